@@ -1,0 +1,47 @@
+# ga4-outbox: run `make` for the list of targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BIN      := bin/ga4-outbox
+GO       ?= go
+PKGS     := ./...
+# A newcomer's `make test` runs every test: when TEST_DATABASE_URL is unset and
+# a PostgreSQL answers on 127.0.0.1:5432, use it.
+LOCAL_PG := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+TEST_DATABASE_URL ?= $(shell (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && echo '$(LOCAL_PG)')
+export TEST_DATABASE_URL
+
+.PHONY: help build test bench fuzz migrate run demo report clean
+
+help: ## show this list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## build bin/ga4-outbox
+	$(GO) build -o $(BIN) ./cmd/ga4-outbox
+
+test: ## gofmt check, go vet, go test -race ./... (uses TEST_DATABASE_URL or the local PostgreSQL)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+bench: ## run the benchmarks (figures go to docs/PERFORMANCE.md)
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	./scripts/fuzz.sh $${FUZZTIME:-30s}
+
+migrate: build ## apply the schema to DATABASE_URL (or config.yaml's database.url)
+	$(BIN) migrate up
+
+run: build ## run the sidecar with ./config.yaml
+	$(BIN) run
+
+demo: build ## the whole loop on a local database: enqueue, deliver to the emulator, report
+	$(BIN) demo
+
+report: build ## print the attribution report for the last 24 h
+	$(BIN) report --window 24h
+
+clean: ## remove build output
+	rm -rf bin

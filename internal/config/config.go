@@ -1,0 +1,278 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvConfigPath names the variable that points at the config file when
+// --config is not given.
+const EnvConfigPath = "GA4_OUTBOX_CONFIG"
+
+// DefaultPath is the config file read when neither --config nor
+// GA4_OUTBOX_CONFIG names one. A missing default file is not an error.
+const DefaultPath = "config.yaml"
+
+// Config is the whole sidecar configuration. The sample config.yaml at the
+// repository root documents every key with its default.
+type Config struct {
+	Database  Database  `yaml:"database"`
+	GA4       GA4       `yaml:"ga4"`
+	Poller    Poller    `yaml:"poller"`
+	Reconcile Reconcile `yaml:"reconcile"`
+	Retention Retention `yaml:"retention"`
+	Metrics   Metrics   `yaml:"metrics"`
+}
+
+// Database says where the outbox lives.
+type Database struct {
+	// URL is the PostgreSQL URL. Defaults to
+	// postgres://postgres@127.0.0.1:5432/postgres. DATABASE_URL overrides it.
+	URL string `yaml:"url"`
+	// MaxConns caps the sidecar's connection pool. Defaults to 8.
+	MaxConns int32 `yaml:"max_conns"`
+}
+
+// GA4 says where and how events are sent.
+type GA4 struct {
+	// MeasurementID is the default property (G-XXXXXXX). GA4_MEASUREMENT_ID
+	// overrides it. Required by run and drain.
+	MeasurementID string `yaml:"measurement_id"`
+	// APISecretFile is a file holding the default property's API secret
+	// (GA4_API_SECRET_FILE overrides it). The secret itself is never read
+	// from this file's YAML: set GA4_API_SECRET or point here.
+	APISecretFile string `yaml:"api_secret_file"`
+	// Region is global (www.google-analytics.com, the default) or eu
+	// (region1.google-analytics.com). GA4_REGION overrides it.
+	Region string `yaml:"region"`
+	// Endpoint overrides the base URL (e.g. http://127.0.0.1:9411 for the
+	// emulator); /mp/collect or /debug/mp/collect is appended. GA4_ENDPOINT
+	// overrides it.
+	Endpoint string `yaml:"endpoint"`
+	// Validation is relaxed (the default: production traffic is sent
+	// without validation_behavior) or enforce (ENFORCE_RECOMMENDATIONS).
+	Validation string `yaml:"validation"`
+	// Timeout bounds one HTTP request. Defaults to 10s.
+	Timeout Duration `yaml:"timeout"`
+	// Properties are further GA4 properties that rows may route to with
+	// their measurement_id column. A row naming a property not listed here
+	// (nor the default) is skipped as unknown_property.
+	Properties []Property `yaml:"properties"`
+
+	// APISecret is loaded from GA4_API_SECRET or APISecretFile; never from
+	// YAML and never printed.
+	APISecret Secret `yaml:"-"`
+}
+
+// Property is one extra GA4 property and where its secret comes from.
+type Property struct {
+	MeasurementID string `yaml:"measurement_id"`
+	// APISecretEnv names an environment variable holding the secret.
+	APISecretEnv string `yaml:"api_secret_env"`
+	// APISecretFile names a file holding the secret.
+	APISecretFile string `yaml:"api_secret_file"`
+
+	APISecret Secret `yaml:"-"`
+}
+
+// Poller tunes delivery.
+type Poller struct {
+	// BatchSize is the number of rows claimed per statement. Defaults to 500.
+	BatchSize int `yaml:"batch_size"`
+	// Concurrency is the number of HTTP requests in flight. Defaults to 32.
+	Concurrency int `yaml:"concurrency"`
+	// Lease is how long a claimed row belongs to one worker. Defaults to 60s.
+	Lease Duration `yaml:"lease"`
+	// MaxAttempts before a row is failed. Defaults to 12.
+	MaxAttempts int `yaml:"max_attempts"`
+	// BackoffInitial is the first retry delay. Defaults to 5s.
+	BackoffInitial Duration `yaml:"backoff_initial"`
+	// BackoffMax caps the retry delay. Defaults to 1h.
+	BackoffMax Duration `yaml:"backoff_max"`
+	// Schedule is the cron safety net that wakes the poller even without a
+	// NOTIFY. Defaults to "@every 10s".
+	Schedule string `yaml:"schedule"`
+	// Listen turns LISTEN/NOTIFY wake-ups on. Defaults to true.
+	Listen *bool `yaml:"listen"`
+	// MissingClientID is skip (the default: skipped/missing_client_id) or
+	// generate (send with a generated client_id, marked as such).
+	MissingClientID string `yaml:"missing_client_id"`
+	// UnknownConsent is send (the default: NULL analytics consent is sent)
+	// or deny (NULL is treated as denied).
+	UnknownConsent string `yaml:"unknown_consent"`
+	// ShutdownGrace is how long in-flight sends may finish on shutdown.
+	// Defaults to 10s.
+	ShutdownGrace Duration `yaml:"shutdown_grace"`
+}
+
+// Reconcile configures the nightly attribution report.
+type Reconcile struct {
+	// Schedule is a cron spec, timezone-aware with a CRON_TZ= prefix.
+	// Defaults to "CRON_TZ=UTC 0 2 * * *". "off" disables the nightly run.
+	Schedule string `yaml:"schedule"`
+	// OutputDir receives the nightly report files. Defaults to ./reports.
+	OutputDir string `yaml:"output_dir"`
+	// Formats written each night. Defaults to [markdown, json].
+	Formats []string `yaml:"formats"`
+	// StuckAfter marks pending rows older than this as stuck. Defaults to 1h.
+	StuckAfter Duration `yaml:"stuck_after"`
+	// Examples is the number of transaction ids listed per problem bucket.
+	// Defaults to 5.
+	Examples int `yaml:"examples"`
+	// OrdersQuery reads the application's own orders for the window ($1, $2)
+	// and returns transaction_id, value, currency, occurred_at. Empty
+	// disables the orders reconciliation.
+	OrdersQuery string `yaml:"orders_query"`
+}
+
+// Retention configures the cleanup of finished rows.
+type Retention struct {
+	// DeliveredAfter deletes delivered rows older than this. Defaults to
+	// 720h (30 days). Zero keeps them forever.
+	DeliveredAfter Duration `yaml:"delivered_after"`
+	// SkippedAfter deletes skipped rows older than this. Defaults to 2160h
+	// (90 days). Zero keeps them forever. Failed rows are never deleted.
+	SkippedAfter Duration `yaml:"skipped_after"`
+	// Schedule is the cron spec of the retention job. Defaults to "@hourly".
+	Schedule string `yaml:"schedule"`
+	// BatchSize is the number of rows deleted per statement. Defaults to 1000.
+	BatchSize int `yaml:"batch_size"`
+}
+
+// Metrics configures the /metrics, /healthz and /readyz server.
+type Metrics struct {
+	// Addr is the listen address. Defaults to 127.0.0.1:9464 (loopback
+	// only). "off" disables the server.
+	Addr string `yaml:"addr"`
+}
+
+// Load reads the config file at path (the default path may be missing),
+// expands ${VAR} references, applies environment overrides and defaults,
+// loads secrets and validates the result. explicit says whether the user
+// named the path (then a missing file is an error).
+func Load(path string, explicit bool, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var raw []byte
+	if path != "" {
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			raw = b
+		case errors.Is(err, os.ErrNotExist) && !explicit:
+		default:
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+	}
+	return Parse(raw, getenv)
+}
+
+// Parse is Load for bytes already read.
+func Parse(raw []byte, getenv func(string) string) (*Config, error) {
+	cfg := &Config{}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		expanded := os.Expand(string(raw), getenv)
+		dec := yaml.NewDecoder(strings.NewReader(expanded))
+		dec.KnownFields(true)
+		if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("config: %w", explainYAML(err))
+		}
+	}
+	applyEnv(cfg, getenv)
+	cfg.applyDefaults()
+	if err := cfg.loadSecrets(getenv); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func applyEnv(cfg *Config, getenv func(string) string) {
+	set := func(dst *string, key string) {
+		if v := getenv(key); v != "" {
+			*dst = v
+		}
+	}
+	set(&cfg.Database.URL, "DATABASE_URL")
+	set(&cfg.GA4.MeasurementID, "GA4_MEASUREMENT_ID")
+	set(&cfg.GA4.APISecretFile, "GA4_API_SECRET_FILE")
+	set(&cfg.GA4.Region, "GA4_REGION")
+	set(&cfg.GA4.Endpoint, "GA4_ENDPOINT")
+	set(&cfg.Metrics.Addr, "GA4_OUTBOX_METRICS_ADDR")
+	set(&cfg.Reconcile.OutputDir, "GA4_OUTBOX_REPORT_DIR")
+}
+
+// ListenEnabled reports whether LISTEN/NOTIFY wake-ups are on (the default).
+func (p Poller) ListenEnabled() bool { return p.Listen == nil || *p.Listen }
+
+var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type config\.(\w+)`)
+
+var sectionOf = map[string]string{
+	"Config": "", "Database": "database.", "GA4": "ga4.", "Property": "ga4.properties[].",
+	"Poller": "poller.", "Reconcile": "reconcile.", "Retention": "retention.", "Metrics": "metrics.",
+}
+
+// explainYAML turns yaml's Go-type wording into config key names.
+func explainYAML(err error) error {
+	msg := unknownField.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		p := unknownField.FindStringSubmatch(m)
+		return fmt.Sprintf("line %s: unknown key %s%s", p[1], sectionOf[p[3]], p[2])
+	})
+	msg = strings.ReplaceAll(msg, "yaml: unmarshal errors:\n  ", "")
+	return errors.New(msg)
+}
+
+// Duration is a time.Duration written as "10s", "1h30m".
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
+	if err != nil || n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: %q is not a duration (use e.g. 30s, 5m, 2h)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML prints the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Secret holds an API secret; it prints as a mask in every format.
+type Secret string
+
+// String masks the secret.
+func (s Secret) String() string { return mask(string(s)) }
+
+// GoString masks the secret for %#v.
+func (s Secret) GoString() string { return mask(string(s)) }
+
+// MarshalYAML masks the secret.
+func (s Secret) MarshalYAML() (any, error) { return mask(string(s)), nil }
+
+// MarshalJSON masks the secret.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + mask(string(s)) + `"`), nil }
+
+// Reveal returns the secret itself, for the HTTP client only.
+func (s Secret) Reveal() string { return string(s) }
+
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "********"
+}
