@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -178,17 +179,16 @@ func Load(path string, explicit bool, getenv func(string) string) (*Config, erro
 
 // Parse is Load for bytes already read.
 func Parse(raw []byte, getenv func(string) string) (*Config, error) {
-	cfg := &Config{}
+	cfg := Default()
 	if len(bytes.TrimSpace(raw)) > 0 {
 		expanded := os.Expand(string(raw), getenv)
 		dec := yaml.NewDecoder(strings.NewReader(expanded))
 		dec.KnownFields(true)
 		if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("config: %w", explainYAML(err))
+			return nil, fmt.Errorf("config: %w", explainYAML(err, keysByLine(expanded)))
 		}
 	}
 	applyEnv(cfg, getenv)
-	cfg.applyDefaults()
 	if err := cfg.loadSecrets(getenv); err != nil {
 		return nil, err
 	}
@@ -216,21 +216,68 @@ func applyEnv(cfg *Config, getenv func(string) string) {
 // ListenEnabled reports whether LISTEN/NOTIFY wake-ups are on (the default).
 func (p Poller) ListenEnabled() bool { return p.Listen == nil || *p.Listen }
 
-var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type config\.(\w+)`)
+var (
+	unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type config\.(\w+)`)
+	lineRef      = regexp.MustCompile(`line (\d+): `)
+)
 
 var sectionOf = map[string]string{
 	"Config": "", "Database": "database.", "GA4": "ga4.", "Property": "ga4.properties[].",
 	"Poller": "poller.", "Reconcile": "reconcile.", "Retention": "retention.", "Metrics": "metrics.",
 }
 
-// explainYAML turns yaml's Go-type wording into config key names.
-func explainYAML(err error) error {
+// explainYAML turns yaml's wording (Go type names, bare line numbers) into
+// config key names: "poller.batch_size (line 3): cannot unmarshal ...".
+func explainYAML(err error, keys map[int]string) error {
 	msg := unknownField.ReplaceAllStringFunc(err.Error(), func(m string) string {
 		p := unknownField.FindStringSubmatch(m)
-		return fmt.Sprintf("line %s: unknown key %s%s", p[1], sectionOf[p[3]], p[2])
+		return fmt.Sprintf("unknown key %s%s (line %s)", sectionOf[p[3]], p[2], p[1])
+	})
+	msg = lineRef.ReplaceAllStringFunc(msg, func(m string) string {
+		n, _ := strconv.Atoi(lineRef.FindStringSubmatch(m)[1])
+		if k, ok := keys[n]; ok {
+			return fmt.Sprintf("%s (line %d): ", k, n)
+		}
+		return m
 	})
 	msg = strings.ReplaceAll(msg, "yaml: unmarshal errors:\n  ", "")
+	msg = strings.ReplaceAll(msg, "\n  ", "\n")
 	return errors.New(msg)
+}
+
+// keysByLine maps each line of a YAML document to the dotted key defined or
+// valued on it, so errors can name keys instead of lines.
+func keysByLine(doc string) map[int]string {
+	var root yaml.Node
+	keys := map[int]string{}
+	if yaml.Unmarshal([]byte(doc), &root) != nil {
+		return keys
+	}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := strings.TrimPrefix(path+"."+n.Content[i].Value, ".")
+				keys[n.Content[i].Line] = k
+				walk(n.Content[i+1], k)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, fmt.Sprintf("%s[%d]", path, i))
+			}
+		case yaml.ScalarNode:
+			if _, taken := keys[n.Line]; !taken {
+				keys[n.Line] = path
+			}
+		}
+	}
+	walk(&root, "")
+	return keys
 }
 
 // Duration is a time.Duration written as "10s", "1h30m".

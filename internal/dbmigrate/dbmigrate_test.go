@@ -1,0 +1,179 @@
+package dbmigrate_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ga4-outbox/ga4-outbox/internal/dbmigrate"
+	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
+)
+
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+func tableExists(t *testing.T, conn *pgx.Conn, name string) bool {
+	t.Helper()
+	var ok bool
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&ok))
+	return ok
+}
+
+func TestUpDownUp(t *testing.T) {
+	t.Parallel()
+	url := pgtest.EmptyURL(t)
+	conn := connect(t, url)
+	m, err := dbmigrate.New(context.Background(), url)
+	require.NoError(t, err)
+	defer m.Close()
+
+	v, dirty, err := m.Version()
+	require.NoError(t, err)
+	require.Zero(t, v)
+	require.False(t, dirty)
+
+	require.NoError(t, m.Up())
+	require.True(t, tableExists(t, conn, "ga4_outbox.events"))
+	require.True(t, tableExists(t, conn, "ga4_outbox.reconcile_runs"))
+	v, _, err = m.Version()
+	require.NoError(t, err)
+	require.Equal(t, dbmigrate.Latest(), v)
+	require.ErrorIs(t, m.Up(), dbmigrate.ErrNoChange)
+
+	require.NoError(t, m.Down())
+	require.False(t, tableExists(t, conn, "ga4_outbox.events"))
+	require.True(t, tableExists(t, conn, "ga4_outbox.schema_migrations"), "the version table stays in our schema")
+
+	require.NoError(t, m.Up())
+	require.True(t, tableExists(t, conn, "ga4_outbox.events"))
+
+	require.NoError(t, m.Steps(-1))
+	v, _, err = m.Version()
+	require.NoError(t, err)
+	require.Less(t, v, dbmigrate.Latest())
+}
+
+// The host application uses golang-migrate too, with its own
+// public.schema_migrations: ours must never touch it.
+func TestHostSchemaMigrationsUntouched(t *testing.T) {
+	t.Parallel()
+	url := pgtest.EmptyURL(t)
+	conn := connect(t, url)
+	ctx := context.Background()
+	_, err := conn.Exec(ctx, `CREATE TABLE public.schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+		INSERT INTO public.schema_migrations VALUES (42, false)`)
+	require.NoError(t, err)
+
+	m, err := dbmigrate.New(ctx, url)
+	require.NoError(t, err)
+	defer m.Close()
+	require.NoError(t, m.Up())
+	require.NoError(t, m.Down())
+	require.NoError(t, m.Up())
+
+	var version int64
+	var dirty bool
+	var rows int
+	require.NoError(t, conn.QueryRow(ctx, `SELECT version, dirty, count(*) OVER () FROM public.schema_migrations`).Scan(&version, &dirty, &rows))
+	require.Equal(t, int64(42), version)
+	require.False(t, dirty)
+	require.Equal(t, 1, rows)
+
+	var ours int64
+	require.NoError(t, conn.QueryRow(ctx, `SELECT version FROM ga4_outbox.schema_migrations`).Scan(&ours))
+	require.Equal(t, int64(dbmigrate.Latest()), ours)
+}
+
+func TestBadURLNeverEchoesPassword(t *testing.T) {
+	t.Parallel()
+	_, err := dbmigrate.New(context.Background(), "postgres://app:hunter2@[bad/host")
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "hunter2")
+}
+
+func TestConstraints(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, sql, constraint string
+	}{
+		{"unknown status", `INSERT INTO ga4_outbox.events (transaction_id, status, reason) VALUES ('T1', 'sent', 'x')`, "events_status_check"},
+		{"failed without reason", `INSERT INTO ga4_outbox.events (transaction_id, status) VALUES ('T1', 'failed')`, "events_reason_required_check"},
+		{"consent spelled wrong", `INSERT INTO ga4_outbox.events (transaction_id, consent_analytics_storage) VALUES ('T1', 'GRANTED')`, "events_consent_analytics_storage_check"},
+		{"ad consent bad", `INSERT INTO ga4_outbox.events (transaction_id, consent_ad_user_data) VALUES ('T1', 'yes')`, "events_consent_ad_user_data_check"},
+		{"ad personalization bad", `INSERT INTO ga4_outbox.events (transaction_id, consent_ad_personalization) VALUES ('T1', '1')`, "events_consent_ad_personalization_check"},
+		{"empty event name", `INSERT INTO ga4_outbox.events (event_name, transaction_id) VALUES ('', 'T1')`, "events_event_name_check"},
+		{"negative attempts", `INSERT INTO ga4_outbox.events (transaction_id, attempts) VALUES ('T1', -1)`, "events_attempts_check"},
+		{"duplicate transaction", `INSERT INTO ga4_outbox.events (transaction_id) VALUES ('T1'), ('T1')`, "events_dedup_idx"},
+		{"empty report window", `INSERT INTO ga4_outbox.reconcile_runs (window_start, window_end) VALUES (now(), now())`, "reconcile_runs_window_check"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tx := pgtest.Tx(t)
+			_, err := tx.Exec(context.Background(), tc.sql)
+			var pgErr *pgconn.PgError
+			require.True(t, errors.As(err, &pgErr), "want a PostgreSQL error, got %v", err)
+			require.Equal(t, tc.constraint, pgErr.ConstraintName)
+		})
+	}
+}
+
+func TestDefaultsAndDeadline(t *testing.T) {
+	t.Parallel()
+	tx := pgtest.Tx(t)
+	ctx := context.Background()
+	// The smallest INSERT a non-Go application can write.
+	var (
+		status, name string
+		params       string
+		deadline     *time.Time
+		noDeadline   *time.Time
+	)
+	require.NoError(t, tx.QueryRow(ctx, `INSERT INTO ga4_outbox.events (transaction_id, value, currency, client_id, session_id)
+		VALUES ('T-1', 49.90, 'EUR', '1197596843.1673515099', '1747132561')
+		RETURNING status, event_name, params::text, deadline_at`).Scan(&status, &name, &params, &deadline))
+	require.Equal(t, "pending", status)
+	require.Equal(t, "purchase", name)
+	require.Equal(t, "{}", params)
+	require.NotNil(t, deadline)
+	require.Equal(t, time.Unix(1747132561+86400, 0).UTC(), deadline.UTC())
+
+	require.NoError(t, tx.QueryRow(ctx, `INSERT INTO ga4_outbox.events (transaction_id, session_id)
+		VALUES ('T-2', 'GS2.1.s1747132561$o1') RETURNING deadline_at`).Scan(&noDeadline))
+	require.Nil(t, noDeadline, "a raw cookie value has no deadline in SQL; the poller normalises it")
+
+	// Empty transaction ids are not deduplicated against each other.
+	_, err := tx.Exec(ctx, `INSERT INTO ga4_outbox.events (transaction_id) VALUES (''), ('')`)
+	require.NoError(t, err)
+}
+
+func TestNotifyOncePerStatement(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	listener := connect(t, url)
+	_, err := listener.Exec(ctx, `LISTEN ga4_outbox_events`)
+	require.NoError(t, err)
+
+	var rowLevel bool
+	require.NoError(t, listener.QueryRow(ctx, `SELECT (tgtype & 1) = 1 FROM pg_trigger WHERE tgname = 'events_notify'`).Scan(&rowLevel))
+	require.False(t, rowLevel, "the notify trigger must be statement-level")
+
+	writer := connect(t, url)
+	_, err = writer.Exec(ctx, `INSERT INTO ga4_outbox.events (transaction_id) SELECT 'N' || g FROM generate_series(1, 3) g`)
+	require.NoError(t, err)
+	n, err := listener.WaitForNotification(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "ga4_outbox_events", n.Channel)
+}
