@@ -1,0 +1,81 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// DB is what Enqueue needs: the caller's pgx.Tx, a *pgxpool.Pool or a
+// *pgx.Conn all fit. Pass the transaction that writes the business change
+// so the conversion commits or rolls back with it.
+type DB interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// EnqueueResult says which row holds the conversion.
+type EnqueueResult struct {
+	// ID is the row id. It is 0 only for a duplicate whose row was committed
+	// by another transaction after this statement began and is not visible
+	// to a REPEATABLE READ or SERIALIZABLE caller.
+	ID int64
+	// Duplicate is true when a row for the same (event name, transaction
+	// id) already existed: nothing was written.
+	Duplicate bool
+}
+
+// Enqueue validates c and writes it to the outbox with db, normally the
+// caller's transaction. It is idempotent on (EventName, TransactionID):
+// enqueueing the same conversion again (a retried webhook) writes nothing,
+// returns the existing row's id with Duplicate set, and never aborts the
+// caller's transaction. Programmer errors are returned as *FieldError.
+func Enqueue(ctx context.Context, db DB, c Conversion) (EnqueueResult, error) {
+	if err := c.Validate(); err != nil {
+		return EnqueueResult{}, err
+	}
+	params, err := c.paramsJSON()
+	if err != nil {
+		return EnqueueResult{}, err
+	}
+	userProps, err := c.userPropertiesJSON()
+	if err != nil {
+		return EnqueueResult{}, err
+	}
+	var res EnqueueResult
+	err = db.QueryRow(ctx, sqlEnqueue,
+		c.EventName, c.TransactionID, c.Value, upper(c.Currency), string(params), nullJSON(userProps),
+		c.ClientID, c.SessionID, c.UserID,
+		c.AnalyticsStorage, c.AdUserData, c.AdPersonalization,
+		nullTime(c.SessionEventAt), nullTime(c.OccurredAt), c.Source, c.MeasurementID,
+	).Scan(&res.ID, &res.Duplicate)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return findDuplicate(ctx, db, c)
+	}
+	if err != nil {
+		return EnqueueResult{}, fmt.Errorf("enqueue conversion: %w", err)
+	}
+	return res, nil
+}
+
+// findDuplicate handles a conflict with a row committed after the insert's
+// snapshot was taken: ON CONFLICT saw it, the same statement could not.
+func findDuplicate(ctx context.Context, db DB, c Conversion) (EnqueueResult, error) {
+	res := EnqueueResult{Duplicate: true}
+	err := db.QueryRow(ctx, sqlFindDuplicate, c.EventName, c.TransactionID).Scan(&res.ID)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return EnqueueResult{}, fmt.Errorf("enqueue conversion: look up duplicate: %w", err)
+	}
+	return res, nil
+}
+
+func nullJSON(b []byte) *string {
+	if b == nil {
+		return nil
+	}
+	s := string(b)
+	return &s
+}
