@@ -1,0 +1,130 @@
+package ga4
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// minSessionStart is the earliest plausible session start: 2020-01-01 UTC.
+// GA4 session ids are session starts in Unix seconds, so anything earlier
+// is a made-up or mangled value.
+const minSessionStart = 1577836800
+
+// ParseSessionID parses a session_id as captured in the browser: a digit
+// string of 10 digits (Unix seconds of the session start) not before
+// 2020-01-01. As a courtesy it also accepts a whole GS1 or GS2 session
+// cookie value (see ParseSessionCookie). It rejects milliseconds (13
+// digits) and microseconds with an error that says so. Whether the start is
+// in the future is the caller's concern (Validate rejects a start more than
+// a day ahead of its now).
+func ParseSessionID(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return 0, errors.New("session_id is empty")
+	case strings.HasPrefix(s, "GS1.") || strings.HasPrefix(s, "GS2."):
+		c, err := ParseSessionCookie(s)
+		if err != nil {
+			return 0, fmt.Errorf("session_id: %w", err)
+		}
+		return c.SessionID, nil
+	case !allDigits(s):
+		return 0, fmt.Errorf("session_id %q is not a number: it must be the session start in Unix seconds (10 digits), as gtag('get', ..., 'session_id') returns it", clip(s))
+	case len(s) == 13:
+		return 0, fmt.Errorf("session_id %s looks like milliseconds: it must be the session start in Unix seconds (10 digits)", s)
+	case len(s) == 16:
+		return 0, fmt.Errorf("session_id %s looks like microseconds: it must be the session start in Unix seconds (10 digits)", s)
+	case len(s) != 10:
+		return 0, fmt.Errorf("session_id %s is not a plausible session start: it must be Unix seconds (10 digits)", clip(s))
+	}
+	n, _ := strconv.ParseInt(s, 10, 64) // 10 digits always fit
+	if n < minSessionStart {
+		return 0, fmt.Errorf("session_id %s is before 2020-01-01: not a GA4 session start", s)
+	}
+	return n, nil
+}
+
+// NormalizeClientID returns the client_id in the form Google recommends:
+// two positive integers joined by a dot ("1197596843.1673515099"). A whole
+// _ga cookie value ("GA1.1.1197596843.1673515099") becomes its last two
+// parts. A UUID, an email address or anything else is an error (an email
+// would also leak personal data).
+func NormalizeClientID(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return "", errors.New("client_id is empty")
+	case isClientID(s):
+		return s, nil
+	case strings.HasPrefix(s, "GA"):
+		return ClientIDFromCookie(s)
+	case strings.Contains(s, "@"):
+		return "", errors.New("client_id looks like an email address: it must be the GA tag's client id (two numbers joined by a dot), never personal data")
+	case looksLikeUUID(s):
+		return "", fmt.Errorf("client_id %q looks like a UUID: it must be the GA tag's client id (two numbers joined by a dot, e.g. 1197596843.1673515099)", s)
+	}
+	return "", fmt.Errorf("client_id %q is not two positive integers joined by a dot (e.g. 1197596843.1673515099)", clip(s))
+}
+
+// isClientID reports whether s is two positive integers (at most 19 digits
+// each) joined by a dot.
+func isClientID(s string) bool {
+	a, b, ok := strings.Cut(s, ".")
+	return ok && positiveInt(a) && positiveInt(b)
+}
+
+func positiveInt(s string) bool {
+	if !allDigits(s) || len(s) > 19 {
+		return false
+	}
+	return strings.TrimLeft(s, "0") != ""
+}
+
+func looksLikeUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if !isDigit(c) && !(c >= 'a' && c <= 'f') && !(c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens s for error messages.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+// sessionStart returns the session start of a session_id param value (a
+// number or a string), or an error.
+func sessionStart(v any) (time.Time, error) {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	default:
+		n, ok := numberText(v)
+		if !ok {
+			return time.Time{}, fmt.Errorf("session_id must be a number or a digit string, not %s", typeName(v))
+		}
+		s = n
+	}
+	sec, err := ParseSessionID(s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(sec, 0), nil
+}
