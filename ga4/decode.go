@@ -123,4 +123,3 @@ func Encode(r *Request) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
-
