@@ -1,0 +1,136 @@
+package reconcile
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Querier is what the report needs from the database: a *pgxpool.Pool, a
+// *pgx.Conn or a pgx.Tx (then the report runs in a savepoint of it).
+type Querier interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Options says which window to report on and how.
+type Options struct {
+	// Since and Until bound the window of business time (occurred_at):
+	// [Since, Until). Required; Since must be before Until.
+	Since, Until time.Time
+	// StuckAfter marks pending rows created longer ago than this as stuck.
+	// Defaults to 1h.
+	StuckAfter time.Duration
+	// Examples is the number of transaction ids listed per problem bucket.
+	// Defaults to 5; negative lists none.
+	Examples int
+	// TopErrors is the number of distinct last errors listed. Defaults to 5.
+	TopErrors int
+	// OrdersQuery, when set, is the operator's query over the application's
+	// orders (see docs/REPORT.md); empty skips the orders reconciliation.
+	OrdersQuery string
+	// Now is the report's clock. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// ErrWindow reports a window whose start is not before its end.
+var ErrWindow = errors.New("report window: since must be before until")
+
+func (o Options) withDefaults() Options {
+	o.StuckAfter = cmp.Or(o.StuckAfter, time.Hour)
+	o.Examples = cmp.Or(o.Examples, 5)
+	o.Examples = max(o.Examples, 0)
+	o.TopErrors = cmp.Or(o.TopErrors, 5)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Build computes the report for opts' window. It aggregates in PostgreSQL
+// (one parallel pass for the buckets, one sort for the lag percentiles) and
+// never loads the window's rows into memory. Pass a pool or a connection so
+// it can raise max_parallel_workers_per_gather for its own transaction.
+func Build(ctx context.Context, db Querier, opts Options) (*Report, error) {
+	opts = opts.withDefaults()
+	if !opts.Since.Before(opts.Until) {
+		return nil, ErrWindow
+	}
+	now := opts.Now().UTC()
+	r := &Report{
+		SchemaVersion: SchemaVersion, GeneratedAt: now,
+		Since: opts.Since.UTC(), Until: opts.Until.UTC(),
+		StuckAfterSeconds: int64(opts.StuckAfter / time.Second),
+	}
+	_, nested := db.(pgx.Tx)
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		return build(ctx, tx, r, opts, now, !nested)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	}
+	return r, nil
+}
+
+func build(ctx context.Context, tx pgx.Tx, r *Report, opts Options, now time.Time, top bool) error {
+	if top { // a read-only snapshot: every section sees the same rows
+		if _, err := tx.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`); err != nil {
+			return fmt.Errorf("set snapshot: %w", err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 4; SET LOCAL work_mem = '256MB'`); err != nil {
+		return fmt.Errorf("tune report session: %w", err)
+	}
+	agg, err := aggregate(ctx, tx, opts.Since, opts.Until, now.Add(-opts.StuckAfter))
+	if err != nil {
+		return err
+	}
+	var orders *ordersResult
+	if opts.OrdersQuery != "" {
+		if orders, err = reconcileOrders(ctx, tx, opts); err != nil {
+			return err
+		}
+	}
+	agg.fill(r, orders, opts.Examples, now)
+	if err := lag(ctx, tx, r, opts); err != nil {
+		return err
+	}
+	return topErrors(ctx, tx, r, opts)
+}
+
+func lag(ctx context.Context, tx pgx.Tx, r *Report, opts Options) error {
+	var p []float64
+	err := tx.QueryRow(ctx, lagSQL, opts.Since, opts.Until).Scan(&p, &r.Health.LagMaxSeconds)
+	if err != nil {
+		return fmt.Errorf("query delivery lag: %w", err)
+	}
+	if len(p) == 2 {
+		r.Health.LagP50Seconds, r.Health.LagP95Seconds = p[0], p[1]
+	}
+	return nil
+}
+
+func topErrors(ctx context.Context, tx pgx.Tx, r *Report, opts Options) error {
+	rows, err := tx.Query(ctx, topErrorsSQL, opts.Since, opts.Until, opts.TopErrors)
+	if err != nil {
+		return fmt.Errorf("query top errors: %w", err)
+	}
+	r.Health.TopErrors, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (ErrorCount, error) {
+		var e ErrorCount
+		return e, row.Scan(&e.Error, &e.Rows)
+	})
+	if err != nil {
+		return fmt.Errorf("query top errors: %w", err)
+	}
+	if r.Health.TopErrors == nil {
+		r.Health.TopErrors = []ErrorCount{}
+	}
+	return nil
+}
