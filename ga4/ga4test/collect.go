@@ -1,0 +1,246 @@
+package ga4test
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ga4-outbox/ga4-outbox/ga4"
+)
+
+func (s *Server) collect(w http.ResponseWriter, r *http.Request) {
+	at := s.now()
+	body, err := readBody(r)
+	if err != nil {
+		return // the client went away
+	}
+	log := RequestLog{ReceivedAt: at, Path: r.URL.Path, MeasurementID: r.URL.Query().Get("measurement_id"), Bytes: len(body)}
+	fault, retryAfter := s.delayAndPick(r.Context())
+	switch fault {
+	case Fault5xx, Fault429:
+		s.answerFault(w, &log, fault, retryAfter)
+		return
+	}
+	s.recordCollect(&log, r, body, at, fault == FaultDrop)
+	if fault == FaultDrop {
+		hangUp(w)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) debugCollect(w http.ResponseWriter, r *http.Request) {
+	at := s.now()
+	body, err := readBody(r)
+	if err != nil {
+		return
+	}
+	log := RequestLog{ReceivedAt: at, Path: r.URL.Path, MeasurementID: r.URL.Query().Get("measurement_id"), Bytes: len(body)}
+	fault, retryAfter := s.delayAndPick(r.Context())
+	switch fault {
+	case Fault5xx, Fault429:
+		s.answerFault(w, &log, fault, retryAfter)
+		return
+	case FaultDrop:
+		s.logRequest(&log, 0, fault)
+		hangUp(w)
+		return
+	}
+	msgs, err := ga4.ValidateJSON(body, at)
+	if err != nil {
+		msgs = []ga4.Message{{FieldPath: "body", Code: ga4.CodeValueInvalid, Description: "The request body is not a JSON object."}}
+	}
+	s.logRequest(&log, http.StatusOK, "")
+	writeJSON(w, map[string]any{"validationMessages": append([]ga4.Message{}, msgs...)})
+}
+
+// delayAndPick waits the configured latency and picks this request's fault.
+func (s *Server) delayAndPick(ctx context.Context) (string, time.Duration) {
+	s.mu.Lock()
+	f := &s.faults
+	delay := f.Latency
+	if f.Jitter > 0 {
+		delay += time.Duration(s.rng.Int64N(int64(f.Jitter)))
+	}
+	fault := s.pickLocked()
+	retryAfter := cmpDur(f.RetryAfter, time.Second)
+	s.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+	return fault, retryAfter
+}
+
+func (s *Server) pickLocked() string {
+	f := &s.faults
+	switch {
+	case f.NextDrop > 0:
+		f.NextDrop--
+		return FaultDrop
+	case f.Next5xx > 0:
+		f.Next5xx--
+		return Fault5xx
+	case f.Next429 > 0:
+		f.Next429--
+		return Fault429
+	}
+	if f.ShareDrop+f.Share5xx+f.Share429 == 0 {
+		return ""
+	}
+	u := s.rng.Float64()
+	switch {
+	case u < f.ShareDrop:
+		return FaultDrop
+	case u < f.ShareDrop+f.Share5xx:
+		return Fault5xx
+	case u < f.ShareDrop+f.Share5xx+f.Share429:
+		return Fault429
+	}
+	return ""
+}
+
+func (s *Server) answerFault(w http.ResponseWriter, log *RequestLog, fault string, retryAfter time.Duration) {
+	if fault == Fault429 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retryAfter.Seconds()))))
+		s.logRequest(log, http.StatusTooManyRequests, fault)
+		http.Error(w, "emulated rate limit", http.StatusTooManyRequests)
+		return
+	}
+	s.logRequest(log, http.StatusInternalServerError, fault)
+	http.Error(w, "emulated server error", http.StatusInternalServerError)
+}
+
+// hangUp closes the connection without answering.
+func hangUp(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // HTTP/2: abort the stream instead
+	}
+	_ = conn.Close()
+}
+
+func (s *Server) logRequest(log *RequestLog, status int, fault string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logRequestLocked(log, status, fault)
+	s.notifyLocked()
+}
+
+func (s *Server) logRequestLocked(log *RequestLog, status int, fault string) {
+	s.stats.Requests++
+	if log.Path == ga4.DebugCollectPath {
+		s.stats.DebugRequests++
+	}
+	switch fault {
+	case Fault5xx:
+		s.stats.Faults5xx++
+	case Fault429:
+		s.stats.Faults429++
+	case FaultDrop:
+		s.stats.FaultsDrop++
+	}
+	log.ID = int64(len(s.requests) + 1)
+	log.Status, log.Fault = status, fault
+	s.requests = append(s.requests, *log)
+}
+
+// recordCollect decodes the body and records its events, accepted or
+// dropped.
+func (s *Server) recordCollect(log *RequestLog, r *http.Request, body []byte, at time.Time, dropConn bool) {
+	q := r.URL.Query()
+	req, _, err := ga4.DecodeRequest(body)
+	reason := s.dropReason(log.MeasurementID, q.Get("api_secret"))
+	var problems []ga4.Message
+	if err == nil {
+		problems, _ = ga4.ValidateJSON(body, at)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	status, fault := http.StatusNoContent, ""
+	if dropConn {
+		status, fault = 0, FaultDrop
+	}
+	if req != nil {
+		log.Events = len(req.Events)
+	}
+	s.logRequestLocked(log, status, fault)
+	if req != nil {
+		for i := range req.Events {
+			s.recordEventLocked(log, req, &req.Events[i], reason, problems)
+		}
+	}
+	s.notifyLocked()
+}
+
+func (s *Server) dropReason(measurementID, secret string) string {
+	switch {
+	case measurementID == "":
+		return "missing measurement_id"
+	case s.secrets == nil:
+		return ""
+	}
+	allowed, ok := s.secrets[measurementID]
+	switch {
+	case !ok:
+		return "unknown measurement_id"
+	case !slices.Contains(allowed, secret):
+		return "wrong api_secret"
+	}
+	return ""
+}
+
+func (s *Server) recordEventLocked(log *RequestLog, req *ga4.Request, e *ga4.Event, reason string, problems []ga4.Message) {
+	ev := Event{
+		Seq: int64(len(s.events) + 1), RequestID: log.ID, ReceivedAt: log.ReceivedAt,
+		MeasurementID: log.MeasurementID, ClientID: req.ClientID, UserID: req.UserID, Consent: req.Consent,
+		Name: e.Name, TimestampMicros: cmpInt(e.TimestampMicros, req.TimestampMicros), Params: e.Params,
+		Dropped: reason != "", DropReason: reason, Problems: problems,
+	}
+	ev.TransactionID, _ = e.Params["transaction_id"].(string)
+	if ev.Dropped {
+		s.stats.Dropped++
+	} else {
+		s.stats.Accepted++
+		if len(problems) > 0 {
+			s.stats.WithProblems++
+		}
+		if ev.TransactionID != "" {
+			ev.Duplicate = s.seenTIDs[ev.TransactionID] > 0
+			s.seenTIDs[ev.TransactionID]++
+			if ev.Duplicate {
+				s.stats.Duplicates++
+			}
+		}
+	}
+	s.events = append(s.events, ev)
+}
+
+func cmpInt(a, b int64) int64 {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+func cmpDur(a, b time.Duration) time.Duration {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

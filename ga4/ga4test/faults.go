@@ -1,0 +1,101 @@
+package ga4test
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Faults says which requests the emulator fails and how. Shares are
+// probabilities in [0, 1], drawn from the server's seeded generator; the
+// Next counters fail exactly the next N requests first (drop, then 5xx,
+// then 429), which is what deterministic tests want. Faults apply to
+// /mp/collect and /debug/mp/collect.
+type Faults struct {
+	// Share5xx answers that share of requests 500 (nothing recorded).
+	Share5xx float64
+	// Share429 answers that share of requests 429 with Retry-After.
+	Share429 float64
+	// RetryAfter is the Retry-After sent with 429. Defaults to 1s; it is
+	// sent in whole seconds, rounded up.
+	RetryAfter time.Duration
+	// ShareDrop closes that share of connections after reading the request:
+	// the events are recorded as received, the client sees an error.
+	ShareDrop float64
+	// Latency is added to every request before answering.
+	Latency time.Duration
+	// Jitter adds a random extra latency in [0, Jitter).
+	Jitter time.Duration
+	// Next5xx, Next429 and NextDrop fail exactly the next N requests.
+	Next5xx, Next429, NextDrop int
+}
+
+// Fault kinds as recorded in RequestLog.Fault.
+const (
+	Fault5xx  = "5xx"
+	Fault429  = "429"
+	FaultDrop = "drop"
+)
+
+func (f *Faults) validate() error {
+	for _, s := range []float64{f.Share5xx, f.Share429, f.ShareDrop} {
+		if s < 0 || s > 1 {
+			return fmt.Errorf("fault shares must be between 0 and 1, got %v", s)
+		}
+	}
+	if f.Share5xx+f.Share429+f.ShareDrop > 1 {
+		return fmt.Errorf("fault shares add up to more than 1")
+	}
+	if f.Latency < 0 || f.Jitter < 0 || f.RetryAfter < 0 || f.Next5xx < 0 || f.Next429 < 0 || f.NextDrop < 0 {
+		return fmt.Errorf("fault durations and counters must not be negative")
+	}
+	return nil
+}
+
+// faultsJSON is Faults over HTTP, durations as strings ("250ms").
+type faultsJSON struct {
+	Share5xx   float64 `json:"share_5xx"`
+	Share429   float64 `json:"share_429"`
+	RetryAfter string  `json:"retry_after,omitempty"`
+	ShareDrop  float64 `json:"share_drop"`
+	Latency    string  `json:"latency,omitempty"`
+	Jitter     string  `json:"jitter,omitempty"`
+	Next5xx    int     `json:"next_5xx"`
+	Next429    int     `json:"next_429"`
+	NextDrop   int     `json:"next_drop"`
+}
+
+// MarshalJSON writes durations as strings.
+func (f Faults) MarshalJSON() ([]byte, error) {
+	return json.Marshal(faultsJSON{
+		Share5xx: f.Share5xx, Share429: f.Share429, RetryAfter: f.RetryAfter.String(),
+		ShareDrop: f.ShareDrop, Latency: f.Latency.String(), Jitter: f.Jitter.String(),
+		Next5xx: f.Next5xx, Next429: f.Next429, NextDrop: f.NextDrop,
+	})
+}
+
+// UnmarshalJSON reads durations as strings ("250ms", "1s").
+func (f *Faults) UnmarshalJSON(b []byte) error {
+	var j faultsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	out := Faults{Share5xx: j.Share5xx, Share429: j.Share429, ShareDrop: j.ShareDrop,
+		Next5xx: j.Next5xx, Next429: j.Next429, NextDrop: j.NextDrop}
+	for _, d := range []struct {
+		s   string
+		dst *time.Duration
+		key string
+	}{{j.RetryAfter, &out.RetryAfter, "retry_after"}, {j.Latency, &out.Latency, "latency"}, {j.Jitter, &out.Jitter, "jitter"}} {
+		if d.s == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.s)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a duration (e.g. 250ms)", d.key, d.s)
+		}
+		*d.dst = v
+	}
+	*f = out
+	return nil
+}

@@ -1,0 +1,213 @@
+package ga4test
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+
+	"github.com/ga4-outbox/ga4-outbox/ga4"
+)
+
+// Options configures NewServer. A nil Options accepts every measurement id
+// and api_secret, injects no faults and uses the real clock.
+type Options struct {
+	// Secrets maps a measurement id to its accepted api_secrets. When set,
+	// a request for an unlisted id or with another secret is answered 204
+	// and its events are recorded as dropped, as Google does. Nil accepts
+	// everything.
+	Secrets map[string][]string
+	// Faults are the faults at start; change them with SetFaults.
+	Faults Faults
+	// Seed seeds the fault generator. Defaults to 1.
+	Seed uint64
+	// Now is the clock for receive times and validation. Defaults to
+	// time.Now.
+	Now func() time.Time
+}
+
+// Server is the emulator. It is an http.Handler; Start runs it in-process.
+type Server struct {
+	// URL is the base URL when started with Start ("" otherwise).
+	URL string
+
+	secrets map[string][]string
+	now     func() time.Time
+
+	mu       sync.Mutex
+	faults   Faults
+	rng      *rand.Rand
+	events   []Event
+	requests []RequestLog
+	stats    Stats
+	seenTIDs map[string]int
+	changed  chan struct{}
+	mux      *http.ServeMux
+}
+
+// NewServer returns an emulator handler.
+func NewServer(opts *Options) (*Server, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	if err := opts.Faults.validate(); err != nil {
+		return nil, err
+	}
+	seed := cmp.Or(opts.Seed, 1)
+	s := &Server{
+		secrets:  opts.Secrets,
+		now:      opts.Now,
+		faults:   opts.Faults,
+		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		seenTIDs: map[string]int{},
+		changed:  make(chan struct{}),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.routes()
+	return s, nil
+}
+
+// TB is the part of testing.TB that Start needs.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
+// Start runs a new emulator on an httptest server for the test's duration
+// and sets its URL (the base URL to give ga4.ClientConfig.Endpoint).
+func Start(tb TB, opts *Options) *Server {
+	tb.Helper()
+	s, err := NewServer(opts)
+	if err != nil {
+		tb.Fatalf("ga4test: %v", err)
+	}
+	ts := httptest.NewServer(s)
+	tb.Cleanup(ts.Close)
+	s.URL = ts.URL
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("POST "+ga4.CollectPath, s.collect)
+	s.mux.HandleFunc("POST "+ga4.DebugCollectPath, s.debugCollect)
+	s.mux.HandleFunc("GET /emulator/events", s.getEvents)
+	s.mux.HandleFunc("GET /emulator/requests", s.getRequests)
+	s.mux.HandleFunc("GET /emulator/stats", s.getStats)
+	s.mux.HandleFunc("GET /emulator/faults", s.getFaults)
+	s.mux.HandleFunc("PUT /emulator/faults", s.putFaults)
+	s.mux.HandleFunc("POST /emulator/reset", s.postReset)
+}
+
+// ServeHTTP serves /mp/collect, /debug/mp/collect and the /emulator/ API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// SetFaults replaces the faults at runtime.
+func (s *Server) SetFaults(f Faults) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+	return nil
+}
+
+// Faults returns the current faults (Next counters count down as used).
+func (s *Server) Faults() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults
+}
+
+// Events returns a copy of every event received (accepted and dropped), in
+// arrival order.
+func (s *Server) Events() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Event(nil), s.events...)
+}
+
+// Accepted returns a copy of the events that were not dropped.
+func (s *Server) Accepted() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Event
+	for _, e := range s.events {
+		if !e.Dropped {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Requests returns a copy of the request log.
+func (s *Server) Requests() []RequestLog {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]RequestLog(nil), s.requests...)
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Reset forgets every event, request and counter (faults stay).
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events, s.requests, s.stats = nil, nil, Stats{}
+	s.seenTIDs = map[string]int{}
+	s.notifyLocked()
+}
+
+// Changed returns a channel closed at the next change (a request answered
+// or a Reset). Call it again after it fires.
+func (s *Server) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// WaitFor blocks until cond holds for the stats or ctx ends.
+func (s *Server) WaitFor(ctx context.Context, cond func(Stats) bool) error {
+	for {
+		ch := s.Changed()
+		if cond(s.Stats()) {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return errors.Join(errors.New("ga4test: condition not met"), ctx.Err())
+		}
+	}
+}
+
+// WaitAccepted blocks until at least n events were accepted and returns
+// them.
+func (s *Server) WaitAccepted(ctx context.Context, n int) ([]Event, error) {
+	err := s.WaitFor(ctx, func(st Stats) bool { return st.Accepted >= n })
+	return s.Accepted(), err
+}
+
+func (s *Server) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// readBody reads at most twice the MP limit (Google rejects more anyway).
+func readBody(r *http.Request) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r.Body, 2*ga4.MaxBodyBytes))
+}
