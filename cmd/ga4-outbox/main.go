@@ -43,6 +43,8 @@ func commands() []command {
 	return []command{
 		{"migrate", "apply or revert the ga4_outbox schema (up, down, version, force)", runMigrate},
 		{"config", "print the effective configuration, secrets masked", runConfig},
+		{"status", "rows by status and reason, oldest pending, next attempts, last errors", runStatus},
+		{"retry", "put failed (or chosen skipped) rows back to pending", runRetry},
 		{"version", "print the version", runVersion},
 	}
 }
