@@ -149,7 +149,7 @@ func TestKubernetesSidecar(t *testing.T) {
 	require.Equal(t, "0.0.0.0", host, "probes reach the pod IP, not loopback")
 	require.Len(t, c.Ports, 1)
 	require.Equal(t, "metrics", c.Ports[0].Name)
-	require.Equal(t, port, itoa(c.Ports[0].ContainerPort), "the probed port is the one the server binds")
+	require.Equal(t, port, strconv.Itoa(c.Ports[0].ContainerPort), "the probed port is the one the server binds")
 	require.NotNil(t, c.LivenessProbe)
 	require.NotNil(t, c.ReadinessProbe)
 	require.Equal(t, probe{}.with("/healthz", "metrics"), *c.LivenessProbe)
@@ -173,7 +173,6 @@ func (probe) with(path, port string) probe {
 	return p
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // unit reads a systemd unit into key -> values.
 func unit(t *testing.T, path string) map[string][]string {
