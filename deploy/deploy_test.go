@@ -173,7 +173,6 @@ func (probe) with(path, port string) probe {
 	return p
 }
 
-
 // unit reads a systemd unit into key -> values.
 func unit(t *testing.T, path string) map[string][]string {
 	t.Helper()
