@@ -45,6 +45,8 @@ func commands() []command {
 		{"config", "print the effective configuration, secrets masked", runConfig},
 		{"status", "rows by status and reason, oldest pending, next attempts, last errors", runStatus},
 		{"retry", "put failed (or chosen skipped) rows back to pending", runRetry},
+		{"validate", "validate an MP request body offline (or --remote) and list problems", runValidate},
+		{"emulator", "run the Measurement Protocol emulator (records events, injects faults)", runEmulator},
 		{"version", "print the version", runVersion},
 	}
 }
