@@ -124,7 +124,7 @@ func (r *Report) renderMarkdown(w io.Writer) error {
 	return err
 }
 
-var mdEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;")
+var mdEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;")
 
 func mdRow(b *strings.Builder, cells []string) {
 	b.WriteString("|")

@@ -52,7 +52,7 @@ func (r *Report) bucketSection() section {
 		for _, b := range c.Buckets {
 			s.rows = append(s.rows, []string{c.Currency, b.Bucket, count(b.Conversions), b.Revenue.String(), reasons(b.Reasons)})
 			if b.Stuck != nil {
-				s.rows = append(s.rows, []string{c.Currency, "pending: stuck > " + dur(r.StuckAfterSeconds),
+				s.rows = append(s.rows, []string{c.Currency, "pending, stuck (older than " + dur(r.StuckAfterSeconds) + ")",
 					count(b.Stuck.Conversions), b.Stuck.Revenue.String(), ""})
 			}
 		}
@@ -100,7 +100,7 @@ func (r *Report) healthSection() section {
 		{"attempts per delivery (mean / max)", strconv.FormatFloat(h.AttemptsMean, 'f', 2, 64) + " / " + count(h.AttemptsMax)},
 		{"delivered after a retry", count(h.Retried)},
 		{"pending", count(h.Pending)},
-		{"stuck (pending > " + dur(r.StuckAfterSeconds) + ")", count(h.Stuck)},
+		{"stuck (pending older than " + dur(r.StuckAfterSeconds) + ")", count(h.Stuck)},
 		{"oldest pending age", dur(h.OldestPendingAgeSeconds)},
 	}}
 }
@@ -182,7 +182,9 @@ func pct(f *float64) string {
 
 func dur(seconds int64) string { return short(time.Duration(seconds) * time.Second) }
 
-func secs(f float64) string { return short(time.Duration(f * float64(time.Second)).Round(time.Millisecond)) }
+func secs(f float64) string {
+	return short(time.Duration(f * float64(time.Second)).Round(time.Millisecond))
+}
 
 // short prints a duration without trailing zero units: 1h, 2m, 71h59m.
 func short(d time.Duration) string {
