@@ -47,6 +47,7 @@ func commands() []command {
 		{"retry", "put failed (or chosen skipped) rows back to pending", runRetry},
 		{"validate", "validate an MP request body offline (or --remote) and list problems", runValidate},
 		{"emulator", "run the Measurement Protocol emulator (records events, injects faults)", runEmulator},
+		{"report", "attribution report for a window: table, markdown, csv, json or html; --fail-under for CI", runReport},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
+	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
+)
+
+// reportDB returns the URL of a fresh database holding, on 2026-03-01: one
+// attributable EUR 100.00, one EUR 60.00 without session_id and one USD
+// 10.00 attributable; and one row outside the window.
+func reportDB(t *testing.T) string {
+	t.Helper()
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	pool, err := dbconn.OpenPool(ctx, url, 1)
+	require.NoError(t, err)
+	defer pool.Close()
+	_, err = pool.Exec(ctx, `
+	INSERT INTO ga4_outbox.events (transaction_id, value, currency, source, client_id, session_id,
+	  session_event_at, occurred_at, delivered_at, status, attempts) VALUES
+	  ('T1', 100.00, 'EUR', 'checkout', '1.2', '1772359200', '2026-03-01 10:01Z', '2026-03-01 10:02Z', '2026-03-01 10:03Z', 'delivered', 1),
+	  ('T2', 60.00, 'EUR', 'webhook', '1.2', NULL, NULL, '2026-03-01 11:00Z', '2026-03-01 11:01Z', 'delivered', 1),
+	  ('T3', 10.00, 'USD', 'checkout', '1.2', '1772359200', '2026-03-01 10:01Z', '2026-03-01 10:02Z', '2026-03-01 10:03Z', 'delivered', 1),
+	  ('T4', 99.00, 'EUR', 'webhook', '1.2', NULL, NULL, '2026-03-02 11:00Z', '2026-03-02 11:01Z', 'delivered', 1)`)
+	require.NoError(t, err)
+	return url
+}
+
+func TestReportCommand(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"DATABASE_URL": reportDB(t), "GA4_OUTBOX_CONFIG": filepath.Join(t.TempDir(), "none.yaml")}
+	require.NoError(t, os.WriteFile(env["GA4_OUTBOX_CONFIG"], []byte("reconcile:\n  examples: 2\n"), 0o600))
+	window := []string{"report", "--since", "2026-03-01", "--until", "2026-03-02"}
+
+	t.Run("json on stdout", func(t *testing.T) {
+		t.Parallel()
+		r := runCmd(t, env, append(window, "--format", "json")...)
+		require.Equal(t, 0, r.code, r.stderr)
+		var rep struct {
+			Since   time.Time `json:"since"`
+			Summary []struct {
+				Currency          string   `json:"currency"`
+				Conversions       int      `json:"conversions"`
+				Revenue           string   `json:"revenue"`
+				AttributableShare *float64 `json:"attributable_share"`
+				RevenueAtRisk     string   `json:"revenue_at_risk"`
+			} `json:"summary"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
+		require.Equal(t, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), rep.Since)
+		require.Len(t, rep.Summary, 2)
+		eur, usd := rep.Summary[0], rep.Summary[1]
+		require.Equal(t, "EUR", eur.Currency)
+		require.Equal(t, 2, eur.Conversions)
+		require.Equal(t, "160.00", eur.Revenue)
+		require.Equal(t, "60.00", eur.RevenueAtRisk)
+		require.InDelta(t, 0.625, *eur.AttributableShare, 1e-9)
+		require.Equal(t, "USD", usd.Currency)
+		require.InDelta(t, 1.0, *usd.AttributableShare, 1e-9)
+	})
+	t.Run("table by default", func(t *testing.T) {
+		t.Parallel()
+		r := runCmd(t, env, window...)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, "| EUR      | 2           | 160.00  | 100.00       | 62.50%")
+		require.Contains(t, r.stdout, "| webhook  | EUR      | 1           | 60.00")
+	})
+	t.Run("fail-under below the share passes", func(t *testing.T) {
+		t.Parallel()
+		r := runCmd(t, env, append(window, "--fail-under", "0.6", "--format", "csv")...)
+		require.Equal(t, 0, r.code, r.stderr)
+	})
+	t.Run("fail-under above the lowest share exits 3 naming the currency", func(t *testing.T) {
+		t.Parallel()
+		r := runCmd(t, env, append(window, "--fail-under", "0.95", "--format", "markdown")...)
+		require.Equal(t, 3, r.code)
+		require.Contains(t, r.stdout, "# GA4 attribution report", "the report is still printed")
+		require.Contains(t, r.stderr, "attributable share of revenue 62.50% (EUR) is below --fail-under 95.00%")
+	})
+	t.Run("out writes the file", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "r.html")
+		r := runCmd(t, env, append(window, "--format", "html", "--out", path)...)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Empty(t, r.stdout)
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.Contains(t, string(b), "<svg")
+		entries, err := os.ReadDir(filepath.Dir(path))
+		require.NoError(t, err)
+		require.Len(t, entries, 1, "no temporary file left behind")
+	})
+	t.Run("empty window: fail-under not applied", func(t *testing.T) {
+		t.Parallel()
+		r := runCmd(t, env, "report", "--since", "2027-01-01", "--window", "1h", "--fail-under", "0.9")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stderr, "no revenue in the window")
+	})
+}
+
+func TestReportCommandUsage(t *testing.T) {
+	t.Parallel()
+	for name, args := range map[string][]string{
+		"bad format":         {"--format", "pdf"},
+		"bad since":          {"--since", "yesterday"},
+		"until before since": {"--since", "2026-03-02", "--until", "2026-03-01"},
+		"fail-under > 1":     {"--fail-under", "95"},
+		"negative window":    {"--window", "-1h"},
+		"extra argument":     {"now"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := runCmd(t, map[string]string{"DATABASE_URL": "postgres://u:dbpassword@127.0.0.1:1/x"}, append([]string{"report"}, args...)...)
+			require.Equal(t, 2, r.code, r.stderr)
+			require.Contains(t, r.stderr, "report: ")
+			require.NotContains(t, r.stderr, "dbpassword")
+		})
+	}
+}
