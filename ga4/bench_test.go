@@ -1,0 +1,102 @@
+package ga4_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/ga4-outbox/ga4-outbox/ga4"
+	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
+)
+
+func BenchmarkValidate(b *testing.B) {
+	r := validRequest()
+	b.ReportAllocs()
+	for b.Loop() {
+		if msgs := ga4.Validate(r, now); len(msgs) != 0 {
+			b.Fatal(msgs)
+		}
+	}
+}
+
+// BenchmarkBuildAndEncode builds (which validates) and encodes a purchase
+// with 3 items: what the poller does per row.
+func BenchmarkBuildAndEncode(b *testing.B) {
+	c := purchase()
+	c.Params = json.RawMessage(`{"tax": 1.11, "shipping": 3.33, "items": [
+		{"item_id": "SKU_1", "item_name": "Tee", "price": 10.01, "quantity": 1},
+		{"item_id": "SKU_2", "item_name": "Cap", "price": 10.01, "quantity": 1},
+		{"item_id": "SKU_3", "item_name": "Mug", "price": 10.01, "quantity": 1}]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		r, msgs := ga4.BuildEvent(c, now)
+		if len(msgs) != 0 {
+			b.Fatal(msgs)
+		}
+		if _, err := json.Marshal(&r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// sendParallelism is goroutines per GOMAXPROCS in the send benchmarks.
+const sendParallelism = 16
+
+func benchEmulator(b *testing.B) *ga4test.Server {
+	b.Helper()
+	return ga4test.Start(b, &ga4test.Options{Now: func() time.Time { return now }})
+}
+
+// BenchmarkClientSend posts one purchase per op through ga4.Client
+// (encoding included) to the in-process emulator. Compare its ns/op with
+// BenchmarkBareHTTP from the same run.
+func BenchmarkClientSend(b *testing.B) {
+	emu := benchEmulator(b)
+	c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: emu.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := validRequest()
+	b.ReportAllocs()
+	b.SetParallelism(sendParallelism)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := c.Send(context.Background(), testMID, testSecret, r); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkBareHTTP is the baseline: a plain net/http loop posting the
+// already-encoded body with a transport that keeps as many idle
+// connections.
+func BenchmarkBareHTTP(b *testing.B) {
+	emu := benchEmulator(b)
+	body, err := json.Marshal(validRequest())
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	client := &http.Client{Transport: tr}
+	url := emu.URL + ga4.CollectPath + "?measurement_id=" + testMID + "&api_secret=" + testSecret
+	b.ReportAllocs()
+	b.SetParallelism(sendParallelism)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+}
