@@ -67,3 +67,6 @@ SELECT count(*) FILTER (WHERE was = 'failed'), count(*) FILTER (WHERE was = 'ski
 
 // sqlNotify wakes running pollers after a retry.
 const sqlNotify = `SELECT pg_notify('ga4_outbox_events', '')`
+
+// sqlSchemaVersion reads golang-migrate's version row (readiness).
+const sqlSchemaVersion = `SELECT version, dirty FROM ga4_outbox.schema_migrations LIMIT 1`
