@@ -34,7 +34,7 @@ SELECT id, COALESCE(transaction_id, ''), status, COALESCE(reason, ''), attempts,
  ORDER BY updated_at DESC, id DESC LIMIT $1`
 
 // retryWhere selects the rows retry puts back to pending. $1 include
-// failed rows, $2 skipped reason (” for none), $3 ids, $4 transaction ids,
+// failed rows, $2 skipped reason (empty for none), $3 ids, $4 transaction ids,
 // $5 failed reason, $6 since, $7 until (NULL arrays and values match all).
 const retryWhere = `
  WHERE ((status = 'failed' AND $1::boolean AND ($5::text IS NULL OR reason = $5))
