@@ -1,6 +1,5 @@
 package ga4
 
-import "encoding/json"
 
 // Batch is one HTTP request's worth of events for one client: at most
 // MaxEventsPerRequest events and an encoded body smaller than MaxBodyBytes.
@@ -103,7 +102,7 @@ func keyAt(keys []string, i int) string {
 }
 
 func eventLen(e *Event) int {
-	b, err := json.Marshal(e)
+	b, err := appendEvent(nil, e)
 	if err != nil {
 		return MaxBodyBytes
 	}
@@ -116,6 +115,6 @@ func requestOverhead(r *Request, props map[string]UserProperty) int {
 	empty := *r
 	empty.Events = nil
 	empty.UserProperties = props
-	b, _ := json.Marshal(&empty)
+	b, _ := appendRequest(nil, &empty)
 	return len(b)
 }

@@ -37,7 +37,28 @@ func BenchmarkBuildAndEncode(b *testing.B) {
 		if len(msgs) != 0 {
 			b.Fatal(msgs)
 		}
-		if _, err := json.Marshal(&r); err != nil {
+		if _, err := ga4.Encode(&r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkValidateAndEncode is the part of the target the builder does
+// not share with decoding the row's jsonb: Validate plus Encode of the same
+// purchase with 3 items.
+func BenchmarkValidateAndEncode(b *testing.B) {
+	c := purchase()
+	c.Params = json.RawMessage(`{"tax": 1.11, "shipping": 3.33, "items": [
+		{"item_id": "SKU_1", "item_name": "Tee", "price": 10.01, "quantity": 1},
+		{"item_id": "SKU_2", "item_name": "Cap", "price": 10.01, "quantity": 1},
+		{"item_id": "SKU_3", "item_name": "Mug", "price": 10.01, "quantity": 1}]}`)
+	r, _ := ga4.BuildEvent(c, now)
+	b.ReportAllocs()
+	for b.Loop() {
+		if msgs := ga4.Validate(&r, now); len(msgs) != 0 {
+			b.Fatal(msgs)
+		}
+		if _, err := ga4.Encode(&r); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -112,9 +112,9 @@ func (c *Client) BaseURL() string { return c.base }
 // Send encodes r and posts it to /mp/collect. It returns nil on 2xx, else
 // a *SendError.
 func (c *Client) Send(ctx context.Context, measurementID, apiSecret string, r *Request) error {
-	body, err := json.Marshal(r)
+	body, err := Encode(r)
 	if err != nil {
-		return &SendError{Err: fmt.Errorf("encode request: %w", err)}
+		return &SendError{Err: err}
 	}
 	return c.SendRaw(ctx, measurementID, apiSecret, body)
 }

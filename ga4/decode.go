@@ -115,11 +115,9 @@ func joinPath(path, key string) string {
 
 // Encode returns r as JSON, the body Send would post.
 func Encode(r *Request) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
+	b, err := appendRequest(make([]byte, 0, 1024), r)
+	if err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return b, nil
 }

@@ -115,6 +115,11 @@ func sessionStart(v any) (time.Time, error) {
 	switch x := v.(type) {
 	case string:
 		s = x
+	case int64:
+		if x >= minSessionStart && x <= 9999999999 {
+			return time.Unix(x, 0), nil
+		}
+		s = strconv.FormatInt(x, 10)
 	default:
 		n, ok := numberText(v)
 		if !ok {

@@ -3,7 +3,9 @@ package ga4
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -128,8 +130,9 @@ func (v *validator) userProperties(props map[string]UserProperty) {
 	if len(props) > MaxUserProperties {
 		v.add("user_properties", CodeExceededMaxEntities, "A request may carry at most %d user properties; it has %d.", MaxUserProperties, len(props))
 	}
-	for _, name := range sortedKeys(props) {
-		p := props[name]
+	mark := len(v.msgs)
+	defer v.sortFrom(mark)
+	for name, p := range props {
 		path := "user_properties." + name
 		switch {
 		case in(reservedUserProps, name):
@@ -160,18 +163,37 @@ func (v *validator) userPropertyValue(path string, val any) {
 	}
 }
 
+// evPath returns "events[i]" + suffix; paths are only built for messages.
+func evPath(i int, suffix string) string {
+	return "events[" + strconv.Itoa(i) + "]" + suffix
+}
+
+// sortFrom orders the messages added since mark by field path, so that
+// messages from map iteration are stable.
+func (v *validator) sortFrom(mark int) {
+	if len(v.msgs)-mark > 1 {
+		slices.SortStableFunc(v.msgs[mark:], func(a, b Message) int { return strings.Compare(a.FieldPath, b.FieldPath) })
+	}
+}
+
 func (v *validator) event(i int, e *Event, requestTS int64) {
-	path := fmt.Sprintf("events[%d]", i)
 	v.eventName(i, e.Name)
-	v.timestamp(path+".timestamp_micros", e.TimestampMicros)
+	if e.TimestampMicros != 0 {
+		v.timestamp(evPath(i, ".timestamp_micros"), e.TimestampMicros)
+	}
 	if len(e.Params) > MaxParamsPerEvent {
-		v.add(path+".params", CodeExceededMaxEntities, "An event may carry at most %d parameters; it has %d.", MaxParamsPerEvent, len(e.Params))
+		v.add(evPath(i, ".params"), CodeExceededMaxEntities, "An event may carry at most %d parameters; it has %d.", MaxParamsPerEvent, len(e.Params))
 	}
-	for _, name := range sortedKeys(e.Params) {
-		v.param(path+".params."+name, name, e.Params[name], false)
+	mark := len(v.msgs)
+	for name, val := range e.Params {
+		if name == "items" {
+			continue // checked in commerce
+		}
+		v.param(i, -1, name, val)
 	}
-	v.session(path, e, requestTS)
-	v.commerce(path, e)
+	v.sortFrom(mark)
+	v.session(i, e, requestTS)
+	v.commerce(i, e)
 }
 
 func (v *validator) eventName(i int, name string) {
@@ -187,57 +209,64 @@ func (v *validator) eventName(i int, name string) {
 	}
 }
 
-// param checks one event or item parameter's name and value.
-func (v *validator) param(path, name string, val any, item bool) {
-	if !v.paramName(path, name) {
+// paramPath is the path of event ev's parameter, or of its item's
+// parameter when item >= 0.
+func paramPath(ev, item int, name string) string {
+	if item < 0 {
+		return evPath(ev, ".params."+name)
+	}
+	return evPath(ev, ".params.items["+strconv.Itoa(item)+"]."+name)
+}
+
+// param checks one event parameter (item < 0) or item parameter.
+func (v *validator) param(ev, item int, name string, val any) {
+	if !v.paramName(ev, item, name) {
 		return
 	}
 	switch x := val.(type) {
-	case nil:
-		v.add(path, CodeValueInvalid, "Parameter [%s] is null; leave it out instead.", name)
 	case string:
 		if in(numericParams, name) {
-			v.add(path, CodeValueInvalid, "Parameter [%s] must be a JSON number, not a string [%s]; GA counts a string value as zero.", name, clip(x))
-		} else if utf8.RuneCountInString(x) > MaxParamValueLen && name != "session_id" && name != "session_number" {
-			v.add(path, CodeValueOutOfBounds, "Parameter [%s] is %d characters long; values may be at most %d.", name, utf8.RuneCountInString(x), MaxParamValueLen)
+			v.add(paramPath(ev, item, name), CodeValueInvalid, "Parameter [%s] must be a JSON number, not a string [%s]; GA counts a string value as zero.", name, clip(x))
+		} else if len(x) > MaxParamValueLen && utf8.RuneCountInString(x) > MaxParamValueLen && name != "session_id" && name != "session_number" {
+			v.add(paramPath(ev, item, name), CodeValueOutOfBounds, "Parameter [%s] is %d characters long; values may be at most %d.", name, utf8.RuneCountInString(x), MaxParamValueLen)
 		}
+	case nil:
+		v.add(paramPath(ev, item, name), CodeValueInvalid, "Parameter [%s] is null; leave it out instead.", name)
 	case bool:
 		if in(numericParams, name) {
-			v.add(path, CodeValueInvalid, "Parameter [%s] must be a JSON number, not a boolean.", name)
+			v.add(paramPath(ev, item, name), CodeValueInvalid, "Parameter [%s] must be a JSON number, not a boolean.", name)
 		}
 	case []any, []map[string]any:
-		if name != "items" || item {
-			v.add(path, CodeValueInvalid, "Parameter [%s] is a list; only items may be a list.", name)
-		}
+		v.add(paramPath(ev, item, name), CodeValueInvalid, "Parameter [%s] is a list; only items may be a list.", name)
 	default:
 		if !isNumber(val) {
-			v.add(path, CodeValueInvalid, "Parameter [%s] must be a string, number or boolean, not %s.", name, typeName(val))
+			v.add(paramPath(ev, item, name), CodeValueInvalid, "Parameter [%s] must be a string, number or boolean, not %s.", name, typeName(val))
 		}
 	}
 }
 
-func (v *validator) paramName(path, name string) bool {
+func (v *validator) paramName(ev, item int, name string) bool {
 	switch {
 	case in(reservedParams, name):
-		v.add(path, CodeNameReserved, "Parameter name [%s] is reserved.", name)
+		v.add(paramPath(ev, item, name), CodeNameReserved, "Parameter name [%s] is reserved.", name)
 	case reservedPrefix(name, reservedParamPrefixes) != "":
-		v.add(path, CodeNameReserved, "Parameter name [%s] starts with the reserved prefix [%s].", name, reservedPrefix(name, reservedParamPrefixes))
+		v.add(paramPath(ev, item, name), CodeNameReserved, "Parameter name [%s] starts with the reserved prefix [%s].", name, reservedPrefix(name, reservedParamPrefixes))
 	default:
 		why := nameSyntax(name, MaxParamNameLen)
 		if why == "" {
 			return true
 		}
-		v.add(path, CodeNameInvalid, "Parameter has invalid name [%s]. %s", clip(name), why)
+		v.add(paramPath(ev, item, name), CodeNameInvalid, "Parameter has invalid name [%s]. %s", clip(name), why)
 	}
 	return false
 }
 
 // session checks session_id, engagement_time_msec and that the event's
 // time is not before the session started.
-func (v *validator) session(path string, e *Event, requestTS int64) {
+func (v *validator) session(i int, e *Event, requestTS int64) {
 	if et, ok := e.Params["engagement_time_msec"]; ok {
 		if f, isNum := numberValue(et); !isNum || f < 0 {
-			v.add(path+".params.engagement_time_msec", CodeValueInvalid, "engagement_time_msec must be a non-negative number of milliseconds.")
+			v.add(evPath(i, ".params.engagement_time_msec"), CodeValueInvalid, "engagement_time_msec must be a non-negative number of milliseconds.")
 		}
 	}
 	sid, ok := e.Params["session_id"]
@@ -246,88 +275,93 @@ func (v *validator) session(path string, e *Event, requestTS int64) {
 	}
 	start, err := sessionStart(sid)
 	if err != nil {
-		v.add(path+".params.session_id", CodeValueInvalid, "%s", err.Error())
+		v.add(evPath(i, ".params.session_id"), CodeValueInvalid, "%s", err.Error())
 		return
 	}
 	if start.After(v.now.Add(24 * time.Hour)) {
-		v.add(path+".params.session_id", CodeValueInvalid, "session_id [%d] starts more than a day after the send time.", start.Unix())
+		v.add(evPath(i, ".params.session_id"), CodeValueInvalid, "session_id [%d] starts more than a day after the send time.", start.Unix())
 		return
 	}
-	tsPath, ts := path+".timestamp_micros", e.TimestampMicros
+	ts := e.TimestampMicros
 	if ts == 0 {
-		tsPath, ts = "timestamp_micros", requestTS
+		ts = requestTS
 	}
 	if ts != 0 && ts < start.UnixMicro() {
+		tsPath := "timestamp_micros"
+		if e.TimestampMicros != 0 {
+			tsPath = evPath(i, ".timestamp_micros")
+		}
 		v.add(tsPath, CodeValueInvalid, "Event time [%d] is before its session started (session_id %d); GA cannot attribute it.", ts, start.Unix())
 	}
 }
 
 // commerce checks transaction_id, value/currency and items.
-func (v *validator) commerce(path string, e *Event) {
+func (v *validator) commerce(i int, e *Event) {
 	p := e.Params
 	tid, hasTID := p["transaction_id"]
 	switch s, isString := tid.(string); {
 	case !hasTID && in(transactionEvents, e.Name):
-		v.add(path+".params.transaction_id", CodeValueRequired, "A %s event needs a transaction_id.", e.Name)
+		v.add(evPath(i, ".params.transaction_id"), CodeValueRequired, "A %s event needs a transaction_id.", e.Name)
 	case hasTID && !isString:
-		v.add(path+".params.transaction_id", CodeValueInvalid, "transaction_id must be a string, not %s.", typeName(tid))
+		v.add(evPath(i, ".params.transaction_id"), CodeValueInvalid, "transaction_id must be a string, not %s.", typeName(tid))
 	case hasTID && s == "":
-		v.add(path+".params.transaction_id", CodeValueInvalid, "transaction_id must not be empty: GA treats every purchase with an empty transaction_id as a duplicate of the others.")
+		v.add(evPath(i, ".params.transaction_id"), CodeValueInvalid, "transaction_id must not be empty: GA treats every purchase with an empty transaction_id as a duplicate of the others.")
 	}
 	cur, hasCur := p["currency"]
 	_, hasValue := p["value"]
 	switch c, _ := cur.(string); {
 	case hasValue && !hasCur:
-		v.add(path+".params.currency", CodeValueRequired, "currency is required when value is set (an ISO 4217 code such as EUR).")
+		v.add(evPath(i, ".params.currency"), CodeValueRequired, "currency is required when value is set (an ISO 4217 code such as EUR).")
 	case hasCur && !in(iso4217, c):
-		v.add(path+".params.currency", CodeValueInvalid, "currency [%s] is not an upper-case ISO 4217 code (e.g. EUR, USD).", clip(fmt.Sprint(cur)))
+		v.add(evPath(i, ".params.currency"), CodeValueInvalid, "currency [%s] is not an upper-case ISO 4217 code (e.g. EUR, USD).", clip(fmt.Sprint(cur)))
 	}
 	if items, ok := p["items"]; ok {
-		v.items(path+".params.items", items)
+		v.items(i, items)
 	}
 }
 
-func (v *validator) items(path string, items any) {
-	var list []any
+func (v *validator) items(ev int, items any) {
+	var n int
+	var at func(int) any
 	switch x := items.(type) {
 	case []any:
-		list = x
+		n, at = len(x), func(j int) any { return x[j] }
 	case []map[string]any:
-		list = make([]any, len(x))
-		for i := range x {
-			list[i] = x[i]
-		}
+		n, at = len(x), func(j int) any { return x[j] }
 	default:
-		v.add(path, CodeValueInvalid, "items must be a list of objects, not %s.", typeName(items))
+		v.add(evPath(ev, ".params.items"), CodeValueInvalid, "items must be a list of objects, not %s.", typeName(items))
 		return
 	}
-	if len(list) > MaxItemsPerEvent {
-		v.add(path, CodeExceededMaxEntities, "An event may carry at most %d items; it has %d.", MaxItemsPerEvent, len(list))
+	if n > MaxItemsPerEvent {
+		v.add(evPath(ev, ".params.items"), CodeExceededMaxEntities, "An event may carry at most %d items; it has %d.", MaxItemsPerEvent, n)
 	}
-	for j, it := range list {
-		v.item(path+"["+strconv.Itoa(j)+"]", it)
+	for j := range n {
+		v.item(ev, j, at(j))
 	}
 }
 
-func (v *validator) item(path string, it any) {
+func itemPath(ev, j int) string { return evPath(ev, ".params.items["+strconv.Itoa(j)+"]") }
+
+func (v *validator) item(ev, j int, it any) {
 	m, ok := it.(map[string]any)
 	if !ok {
-		v.add(path, CodeValueInvalid, "An item must be an object, not %s.", typeName(it))
+		v.add(itemPath(ev, j), CodeValueInvalid, "An item must be an object, not %s.", typeName(it))
 		return
 	}
 	id, _ := m["item_id"].(string)
 	name, _ := m["item_name"].(string)
 	if id == "" && name == "" {
-		v.add(path, CodeValueRequired, "An item needs item_id or item_name.")
+		v.add(itemPath(ev, j), CodeValueRequired, "An item needs item_id or item_name.")
 	}
-	custom := 0
-	for _, k := range sortedKeys(m) {
+	custom, mark := 0, len(v.msgs)
+	for k, val := range m {
 		if !in(standardItemParams, k) {
 			custom++
 		}
-		v.param(path+"."+k, k, m[k], true)
+		v.param(ev, j, k, val)
 	}
+	v.sortFrom(mark)
 	if custom > MaxCustomItemParams {
-		v.add(path, CodeExceededMaxEntities, "An item may carry at most %d custom parameters; it has %d.", MaxCustomItemParams, custom)
+		v.add(itemPath(ev, j), CodeExceededMaxEntities, "An item may carry at most %d custom parameters; it has %d.", MaxCustomItemParams, custom)
 	}
 }

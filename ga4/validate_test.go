@@ -176,7 +176,7 @@ func TestValidateRules(t *testing.T) {
 			for i := range 24 {
 				e := ga4.Event{Name: "note", Params: map[string]any{}}
 				for j := range 25 {
-					e.Params[fmt.Sprintf("p%d", j)] = strings.Repeat("<", 100) // escapes to 600 bytes each
+					e.Params[fmt.Sprintf("p%d", j)] = strings.Repeat("\x01", 100) // escapes to 600 bytes each
 				}
 				_ = i
 				r.Events = append(r.Events, e)

@@ -39,18 +39,38 @@ func numberText(v any) (string, bool) {
 
 // isNumber reports whether v encodes as a JSON number.
 func isNumber(v any) bool {
-	_, ok := numberText(v)
+	_, ok := numberValue(v)
 	return ok
 }
 
-// numberValue returns v as a float64 (for range checks only).
+// numberValue returns v as a float64 (for checks only), without
+// allocating for the common types.
 func numberValue(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case json.Number:
+		if !validNumber(string(x)) {
+			return 0, false
+		}
+		f, err := strconv.ParseFloat(string(x), 64)
+		return f, err == nil || isRangeErr(err)
+	}
 	s, ok := numberText(v)
 	if !ok {
 		return 0, false
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	return f, err == nil
+	return f, err == nil || isRangeErr(err)
+}
+
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
 }
 
 // validNumber reports whether s is a JSON number literal.
