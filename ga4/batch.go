@@ -1,6 +1,5 @@
 package ga4
 
-
 // Batch is one HTTP request's worth of events for one client: at most
 // MaxEventsPerRequest events and an encoded body smaller than MaxBodyBytes.
 type Batch struct {
