@@ -78,4 +78,3 @@ func TestEncodeMatchesReflection(t *testing.T) {
 	_, err = Encode(&Request{Events: []Event{{Name: "x", Params: map[string]any{"v": json.Number("1,5")}}}})
 	require.Error(t, err)
 }
-
