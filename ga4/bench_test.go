@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,4 +121,50 @@ func BenchmarkBareHTTP(b *testing.B) {
 			resp.Body.Close()
 		}
 	})
+}
+
+// BenchmarkSendSideBySide alternates a ga4.Client send and a bare net/http
+// post in every goroutine, so machine load hits both equally, and reports
+// each one's mean latency and client-rps/bare-rps (at equal concurrency,
+// the inverse ratio of the latencies).
+func BenchmarkSendSideBySide(b *testing.B) {
+	emu := benchEmulator(b)
+	c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: emu.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := validRequest()
+	body, err := ga4.Encode(r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	bare := &http.Client{Transport: tr}
+	url := emu.URL + ga4.CollectPath + "?measurement_id=" + testMID + "&api_secret=" + testSecret
+	var clientNs, bareNs atomic.Int64
+	b.SetParallelism(sendParallelism)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			t0 := time.Now()
+			if err := c.Send(context.Background(), testMID, testSecret, r); err != nil {
+				b.Error(err)
+				return
+			}
+			t1 := time.Now()
+			resp, err := bare.Post(url, "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			clientNs.Add(int64(t1.Sub(t0)))
+			bareNs.Add(int64(time.Since(t1)))
+		}
+	})
+	n := float64(b.N)
+	b.ReportMetric(float64(clientNs.Load())/n, "client-ns/req")
+	b.ReportMetric(float64(bareNs.Load())/n, "bare-ns/req")
+	b.ReportMetric(float64(bareNs.Load())/float64(clientNs.Load()), "client/bare-rps")
 }
