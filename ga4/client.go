@@ -44,6 +44,10 @@ type ClientConfig struct {
 	// HTTPClient replaces the tuned default client; its own Timeout still
 	// applies on top of Timeout.
 	HTTPClient *http.Client
+	// Debug sends every Send and SendRaw to /debug/mp/collect instead (for
+	// staging: nothing reaches reports). Validation messages then come back
+	// as a permanent *SendError that wraps a *ValidationError.
+	Debug bool
 }
 
 // Client posts Measurement Protocol requests and classifies the outcome.
@@ -52,6 +56,7 @@ type Client struct {
 	base    string
 	timeout time.Duration
 	http    *http.Client
+	debug   bool
 }
 
 // NewClient returns a client with a keep-alive transport tuned for many
@@ -67,7 +72,7 @@ func NewClient(cfg *ClientConfig) (*Client, error) {
 	if cfg.Timeout < 0 || cfg.MaxConnsPerHost < 0 {
 		return nil, errors.New("ga4 client: Timeout and MaxConnsPerHost must not be negative")
 	}
-	c := &Client{base: base, timeout: cmp.Or(cfg.Timeout, 10*time.Second), http: cfg.HTTPClient}
+	c := &Client{base: base, timeout: cmp.Or(cfg.Timeout, 10*time.Second), http: cfg.HTTPClient, debug: cfg.Debug}
 	if c.http == nil {
 		c.http = &http.Client{Transport: newTransport(cmp.Or(cfg.MaxConnsPerHost, 64))}
 	}
@@ -122,6 +127,13 @@ func (c *Client) Send(ctx context.Context, measurementID, apiSecret string, r *R
 // SendRaw posts an already-encoded body to /mp/collect. It returns nil on
 // 2xx, else a *SendError.
 func (c *Client) SendRaw(ctx context.Context, measurementID, apiSecret string, body []byte) error {
+	if c.debug {
+		msgs, err := c.ValidateRemote(ctx, measurementID, apiSecret, body)
+		if err == nil && len(msgs) > 0 {
+			err = &SendError{StatusCode: http.StatusOK, Err: &ValidationError{Messages: msgs}}
+		}
+		return err
+	}
 	_, err := c.post(ctx, CollectPath, measurementID, apiSecret, body, false)
 	return err
 }

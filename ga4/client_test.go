@@ -182,3 +182,22 @@ func TestNewClient(t *testing.T) {
 	_, err = ga4.NewClient(&ga4.ClientConfig{Endpoint: "ftp://x"})
 	require.ErrorContains(t, err, "Endpoint")
 }
+
+func TestClientDebugMode(t *testing.T) {
+	t.Parallel()
+	b := setupClient(t, ga4test.Faults{})
+	c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.emu.URL, Debug: true})
+	require.NoError(t, err)
+	require.NoError(t, c.Send(context.Background(), testMID, testSecret, validRequest()))
+	r := validRequest()
+	r.Events[0].Params["value"] = "30.03"
+	err = c.Send(context.Background(), testMID, testSecret, r)
+	se := sendErr(t, err)
+	require.False(t, se.Retryable)
+	var ve *ga4.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, []string{"VALUE_INVALID events[0].params.value"}, codesAndPaths(ve.Messages))
+	st := b.emu.Stats()
+	require.Equal(t, 2, st.DebugRequests)
+	require.Zero(t, st.Accepted, "debug mode never reaches /mp/collect")
+}
