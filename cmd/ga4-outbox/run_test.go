@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
@@ -101,6 +102,8 @@ func TestRunDeliversServesProbesAndStops(t *testing.T) {
 	require.Equal(t, "RUN-1", events[0].TransactionID)
 	require.Equal(t, click.UnixMicro(), events[0].TimestampMicros)
 
+	waitDelivered(t, ctx, pool, "RUN-1")
+
 	code, body := httpGet(t, base+"/healthz")
 	require.Equal(t, http.StatusOK, code, body)
 	code, body = httpGet(t, base+"/readyz")
@@ -142,4 +145,23 @@ func TestRunRefusesToStart(t *testing.T) {
 		require.Equal(t, 2, r.code)
 		require.Contains(t, r.stderr, `--log-format "xml": must be json or text`)
 	})
+}
+
+// waitDelivered polls the row's status until it is delivered or ctx ends.
+func waitDelivered(t *testing.T, ctx context.Context, pool *pgxpool.Pool, txID string) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var status string
+	for {
+		err := pool.QueryRow(ctx, `SELECT status FROM ga4_outbox.events WHERE transaction_id = $1`, txID).Scan(&status)
+		if err == nil && status == "delivered" {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("row %s is %q, not delivered", txID, status)
+		}
+	}
 }
