@@ -16,7 +16,8 @@ const emulatorUsage = `[--addr 127.0.0.1:9411] [--measurement-id G-.. --api-secr
 
 Runs the Measurement Protocol emulator: POST /mp/collect answers 204 and
 records every event, POST /debug/mp/collect answers validationMessages.
-GET /emulator/events, /emulator/requests, /emulator/stats and
+GET /emulator/events (?since=SEQ for newer ones), /emulator/requests,
+/emulator/stats and
 /emulator/faults show what it saw; PUT /emulator/faults changes the faults
 (JSON, e.g. {"share_5xx":0.1,"latency":"50ms"}); POST /emulator/reset
 forgets everything. With --measurement-id, a request for another id or with
@@ -29,12 +30,13 @@ func runEmulator(ctx context.Context, e *env) error {
 	mid := fs.String("measurement-id", "", "accept only this measurement id (default: accept any)")
 	secretEnv := fs.String("api-secret-env", "", "environment variable holding the accepted api_secret (needs --measurement-id)")
 	seed := fs.Uint64("seed", 1, "seed of the fault generator")
+	maxRecorded := fs.Int("max-recorded", 100000, "events and requests kept in memory (oldest dropped; counters keep counting); 0 keeps all")
 	var f ga4test.Faults
 	faultFlags(fs, &f)
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
-	opts := &ga4test.Options{Faults: f, Seed: *seed}
+	opts := &ga4test.Options{Faults: f, Seed: *seed, MaxRecorded: *maxRecorded}
 	if err := emulatorSecrets(e, opts, *mid, *secretEnv); err != nil {
 		return err
 	}

@@ -4,10 +4,21 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 )
 
-func (s *Server) getEvents(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, map[string]any{"events": nonNil(s.Events())})
+// getEvents lists events; ?since=SEQ lists only newer ones (for polling).
+func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
+	var since int64
+	if v := r.URL.Query().Get("since"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			http.Error(w, "since: must be an event seq number", http.StatusBadRequest)
+			return
+		}
+		since = n
+	}
+	writeJSON(w, map[string]any{"events": nonNil(s.EventsSince(since))})
 }
 
 func (s *Server) getRequests(w http.ResponseWriter, _ *http.Request) {

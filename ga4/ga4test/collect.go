@@ -148,9 +148,10 @@ func (s *Server) logRequestLocked(log *RequestLog, status int, fault string) {
 	case FaultDrop:
 		s.stats.FaultsDrop++
 	}
-	log.ID = int64(len(s.requests) + 1)
+	s.nextReq++
+	log.ID = s.nextReq
 	log.Status, log.Fault = status, fault
-	s.requests = append(s.requests, *log)
+	s.requests = trim(append(s.requests, *log), s.max)
 }
 
 // recordCollect decodes the body and records its events, accepted or
@@ -200,7 +201,7 @@ func (s *Server) dropReason(measurementID, secret string) string {
 
 func (s *Server) recordEventLocked(log *RequestLog, req *ga4.Request, e *ga4.Event, reason string, problems []ga4.Message) {
 	ev := Event{
-		Seq: int64(len(s.events) + 1), RequestID: log.ID, ReceivedAt: log.ReceivedAt,
+		RequestID: log.ID, ReceivedAt: log.ReceivedAt,
 		MeasurementID: log.MeasurementID, ClientID: req.ClientID, UserID: req.UserID, Consent: req.Consent,
 		Name: e.Name, TimestampMicros: cmpInt(e.TimestampMicros, req.TimestampMicros), Params: e.Params,
 		Dropped: reason != "", DropReason: reason, Problems: problems,
@@ -221,7 +222,9 @@ func (s *Server) recordEventLocked(log *RequestLog, req *ga4.Request, e *ga4.Eve
 			}
 		}
 	}
-	s.events = append(s.events, ev)
+	s.nextSeq++
+	ev.Seq = s.nextSeq
+	s.events = trim(append(s.events, ev), s.max)
 }
 
 func cmpInt(a, b int64) int64 {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,6 +30,11 @@ type Options struct {
 	// Now is the clock for receive times and validation. Defaults to
 	// time.Now.
 	Now func() time.Time
+	// MaxRecorded caps the events and the requests kept in memory (the
+	// oldest go first; counters and duplicate detection keep counting).
+	// Zero keeps everything, which suits tests; the emulator subcommand
+	// keeps 100000.
+	MaxRecorded int
 }
 
 // Server is the emulator. It is an http.Handler; Start runs it in-process.
@@ -38,6 +44,7 @@ type Server struct {
 
 	secrets map[string][]string
 	now     func() time.Time
+	max     int
 
 	mu       sync.Mutex
 	faults   Faults
@@ -46,6 +53,8 @@ type Server struct {
 	requests []RequestLog
 	stats    Stats
 	seenTIDs map[string]int
+	nextSeq  int64
+	nextReq  int64
 	changed  chan struct{}
 	mux      *http.ServeMux
 }
@@ -59,7 +68,11 @@ func NewServer(opts *Options) (*Server, error) {
 		return nil, err
 	}
 	seed := cmp.Or(opts.Seed, 1)
+	if opts.MaxRecorded < 0 {
+		return nil, errors.New("ga4test: MaxRecorded must not be negative")
+	}
 	s := &Server{
+		max:      opts.MaxRecorded,
 		secrets:  opts.Secrets,
 		now:      opts.Now,
 		faults:   opts.Faults,
@@ -130,10 +143,14 @@ func (s *Server) Faults() Faults {
 
 // Events returns a copy of every event received (accepted and dropped), in
 // arrival order.
-func (s *Server) Events() []Event {
+func (s *Server) Events() []Event { return s.EventsSince(0) }
+
+// EventsSince returns a copy of the events with Seq > seq.
+func (s *Server) EventsSince(seq int64) []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Event(nil), s.events...)
+	i, _ := slices.BinarySearchFunc(s.events, seq+1, func(e Event, target int64) int { return cmp.Compare(e.Seq, target) })
+	return append([]Event(nil), s.events[i:]...)
 }
 
 // Accepted returns a copy of the events that were not dropped.
@@ -168,6 +185,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.events, s.requests, s.stats = nil, nil, Stats{}
+	s.nextSeq, s.nextReq = 0, 0
 	s.seenTIDs = map[string]int{}
 	s.notifyLocked()
 }
@@ -210,4 +228,12 @@ func (s *Server) notifyLocked() {
 // readBody reads at most twice the MP limit (Google rejects more anyway).
 func readBody(r *http.Request) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(r.Body, 2*ga4.MaxBodyBytes))
+}
+
+// trim drops the oldest entries beyond max (0 keeps all).
+func trim[T any](list []T, max int) []T {
+	if max <= 0 || len(list) <= max {
+		return list
+	}
+	return append(list[:0], list[len(list)-max:]...)
 }

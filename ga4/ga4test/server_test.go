@@ -242,3 +242,27 @@ func TestNotJSONIsRecordedAsRequestOnly(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 }
+
+func TestMaxRecordedAndSince(t *testing.T) {
+	t.Parallel()
+	s := ga4test.Start(t, &ga4test.Options{MaxRecorded: 2, Now: func() time.Time { return now }})
+	for _, tid := range []string{"A", "B", "C", "A"} {
+		_, err := post(t, s.URL, ga4.CollectPath, body(tid))
+		require.NoError(t, err)
+	}
+	ev := s.Events()
+	require.Len(t, ev, 2)
+	require.Equal(t, []int64{3, 4}, []int64{ev[0].Seq, ev[1].Seq})
+	require.True(t, ev[1].Duplicate, "duplicates are detected beyond the kept window")
+	require.Equal(t, ga4test.Stats{Requests: 4, Accepted: 4, Duplicates: 1}, s.Stats())
+	require.Len(t, s.Requests(), 2)
+
+	var since struct{ Events []ga4test.Event }
+	getJSON(t, s.URL+"/emulator/events?since=3", &since)
+	require.Len(t, since.Events, 1)
+	require.Equal(t, "A", since.Events[0].TransactionID)
+	resp, err := http.Get(s.URL + "/emulator/events?since=x")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 400, resp.StatusCode)
+}
