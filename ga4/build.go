@@ -3,7 +3,9 @@ package ga4
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -144,6 +146,9 @@ func decodeObject(raw json.RawMessage) (map[string]any, error) {
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return m, fmt.Errorf("not valid JSON: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return m, errors.New("not valid JSON: data after the object")
 	}
 	switch x := v.(type) {
 	case nil:

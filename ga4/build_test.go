@@ -120,6 +120,15 @@ func TestBuildEvent(t *testing.T) {
 		require.EqualValues(t, 1747136400, req.Events[0].Params["session_id"])
 	})
 
+	t.Run("TrailingDataRejected", func(t *testing.T) {
+		t.Parallel()
+		c := purchase()
+		c.Params = json.RawMessage(`{"tax": 1} {"x": 2}`)
+		c.UserProperties = json.RawMessage(`{}0`)
+		_, msgs := ga4.BuildEvent(c, now)
+		require.Equal(t, []string{"VALUE_INVALID events[0].params", "VALUE_INVALID user_properties"}, codesAndPaths(msgs))
+	})
+
 	t.Run("GarbageReportedNotPanicking", func(t *testing.T) {
 		t.Parallel()
 		c := ga4.Conversion{EventName: "purchase", Value: "12,50", ClientID: "a@b.example", SessionID: "1747136400123",
