@@ -177,8 +177,17 @@ func Load(path string, explicit bool, getenv func(string) string) (*Config, erro
 	return Parse(raw, getenv)
 }
 
-// Parse is Load for bytes already read.
+// Parse is Load for bytes already read. Its errors never contain an API
+// secret, even one that a ${VAR} reference expanded into the wrong key.
 func Parse(raw []byte, getenv func(string) string) (*Config, error) {
+	cfg, err := parse(raw, getenv)
+	if err != nil {
+		return nil, redactSecrets(err, cfg, getenv)
+	}
+	return cfg, nil
+}
+
+func parse(raw []byte, getenv func(string) string) (*Config, error) {
 	cfg := Default()
 	if len(bytes.TrimSpace(raw)) > 0 {
 		expanded := os.Expand(string(raw), getenv)
@@ -190,12 +199,44 @@ func Parse(raw []byte, getenv func(string) string) (*Config, error) {
 	}
 	applyEnv(cfg, getenv)
 	if err := cfg.loadSecrets(getenv); err != nil {
-		return nil, err
+		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return cfg, err
 	}
 	return cfg, nil
+}
+
+// redactedError is an error whose message had secrets masked; Unwrap keeps
+// the typed errors (FieldError) reachable for errors.As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactSecrets masks every known API secret (GA4_API_SECRET and the
+// secrets loaded so far) in err's message.
+func redactSecrets(err error, cfg *Config, getenv func(string) string) error {
+	secrets := []string{strings.TrimSpace(getenv("GA4_API_SECRET"))}
+	if cfg != nil {
+		secrets = append(secrets, cfg.GA4.APISecret.Reveal())
+		for _, p := range cfg.GA4.Properties {
+			secrets = append(secrets, p.APISecret.Reveal())
+		}
+	}
+	msg := err.Error()
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			msg = strings.ReplaceAll(msg, s, mask(s))
+		}
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
 }
 
 func applyEnv(cfg *Config, getenv func(string) string) {
