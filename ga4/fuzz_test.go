@@ -62,11 +62,15 @@ func FuzzValidateJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		msgs, err := ga4.ValidateJSON(body, now)
-		if err == nil && json.Valid(body) && len(msgs) == 0 {
-			// A body we call valid must encode again.
+		if err == nil && len(msgs) == 0 {
+			// A body we call valid must encode again, and stay valid.
 			r, _, _ := ga4.DecodeRequest(body)
-			if _, err := json.Marshal(r); err != nil {
+			again, err := ga4.Encode(r)
+			if err != nil {
 				t.Fatalf("valid body does not re-encode: %v", err)
+			}
+			if msgs, err := ga4.ValidateJSON(again, now); err != nil || len(msgs) != 0 {
+				t.Fatalf("valid body %s re-encodes to %s, which is not valid: %v %v", body, again, msgs, err)
 			}
 		}
 	})
@@ -81,8 +85,12 @@ func FuzzBuildEvent(f *testing.F) {
 			ClientID: cid, SessionID: sid, AdUserData: consent, OccurredAt: now.Add(-time.Minute)}
 		req, msgs := ga4.BuildEvent(c, now)
 		if len(msgs) == 0 {
-			if _, err := json.Marshal(req); err != nil {
+			body, err := ga4.Encode(&req)
+			if err != nil {
 				t.Fatalf("valid request does not encode: %v", err)
+			}
+			if msgs, err := ga4.ValidateJSON(body, now); err != nil || len(msgs) != 0 {
+				t.Fatalf("BuildEvent called it valid, the body %s is not: %v %v", body, msgs, err)
 			}
 		}
 	})
