@@ -52,9 +52,13 @@ func ValidateJSON(body []byte, now time.Time) ([]Message, error) {
 	if len(msgs) > 0 && r == nil {
 		return msgs, nil
 	}
+	typeErrs := len(msgs)
 	for _, m := range Validate(r, now) {
 		if m.FieldPath == "body" && m.Code == CodeValueOutOfBounds {
 			continue // reported below from the real size
+		}
+		if typeErrs > 0 && m.FieldPath == msgs[0].FieldPath {
+			continue // the wrong-type message already names this field
 		}
 		msgs = append(msgs, m)
 	}

@@ -233,7 +233,7 @@ func TestValidateJSON(t *testing.T) {
 		t.Parallel()
 		msgs, err := ga4.ValidateJSON([]byte(`{"client_id": 12, "events": [{"name": "sign_up"}]}`), now)
 		require.NoError(t, err)
-		require.Equal(t, "VALUE_INVALID client_id", codesAndPaths(msgs)[0])
+		require.Equal(t, []string{"VALUE_INVALID client_id"}, codesAndPaths(msgs), "one message, not also VALUE_REQUIRED")
 	})
 
 	t.Run("NotJSON", func(t *testing.T) {
