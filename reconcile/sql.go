@@ -5,19 +5,15 @@ package reconcile
 // together. Parameters everywhere: $1 since, $2 until (business time,
 // [since, until)), $3 stuck_before (now - stuck_after).
 //
-// The rules, innermost first (the same as ga4.NormalizeClientID,
-// ga4.ParseSessionID and ga4.CheckAttribution; see docs/REPORT.md):
-//   - client_ok: client_id, trimmed, is two positive integers (at most 19
-//     digits each) joined by a dot, or a GA<n>.<x>.<a>.<b> cookie whose last
-//     two parts are; a row the poller skipped as missing_client_id never
-//     counts as having one.
-//   - sid: the session start (10 digits, Unix seconds) from a plain
-//     session_id or a GS1 / GS2 cookie value; usable when >= 2020-01-01.
+// The id rules are the generated columns of migration 000003, computed once
+// per write: client_id_ok (ga4.NormalizeClientID accepts client_id) and
+// session_start (ga4.ParseSessionID's result, NULL when unusable). Here:
+//   - client_ok: client_id_ok, except that a row the poller skipped as
+//     missing_client_id never counts as having one.
 //   - sent_at: the timestamp sent (session_event_at, else occurred_at),
-//     clamped to the delivery time; in_session when session_event_at is set.
+//     clamped to the delivery time; in session when session_event_at is set.
 //   - att_reason: NULL when GA4 can join the delivered event to its session,
-//     else the ga4.Reason* constant that says why not, first failing rule
-//     first.
+//     else the ga4.Reason* constant of the first rule that fails.
 const classifySQL = `
 SELECT c.*,
        CASE
@@ -32,46 +28,27 @@ SELECT c.*,
          ELSE 'pending'
        END AS bucket
 FROM (
-  SELECT s.*,
-         CASE WHEN s.status = 'delivered' AND s.sid_ok THEN
+  SELECT t.*,
+         CASE WHEN t.status = 'delivered' AND t.sid_ok THEN
            CASE
-             WHEN s.sent_at < s.session_start THEN 'timestamp_before_session'
-             WHEN s.sent_at > s.session_start + interval '24 hours' THEN 'timestamp_outside_session'
-             WHEN s.session_event_at IS NULL AND s.sent_at > s.session_start + interval '30 minutes'
+             WHEN t.sent_at < t.session_start THEN 'timestamp_before_session'
+             WHEN t.sent_at > t.session_start + interval '24 hours' THEN 'timestamp_outside_session'
+             WHEN t.session_event_at IS NULL AND t.sent_at > t.session_start + interval '30 minutes'
                THEN 'timestamp_outside_session'
-             WHEN s.delivered_at > s.session_start + interval '24 hours' THEN 'sent_after_24h'
+             WHEN t.delivered_at > t.session_start + interval '24 hours' THEN 'sent_after_24h'
            END
          END AS att_reason
   FROM (
-    SELECT r.*,
-           coalesce(r.sid >= '1577836800', false) AS sid_ok,
-           to_timestamp(r.sid::bigint) AS session_start
-    FROM (
-      SELECT t.*,
-             coalesce(t.cid ~ '^(?=0*[1-9])[0-9]{1,19}\.(?=0*[1-9])[0-9]{1,19}$'
-                      OR t.cid ~ '^GA[0-9]+\.[^.]*\.(?=0*[1-9])[0-9]{1,19}\.(?=0*[1-9])[0-9]{1,19}$', false)
-               AND NOT (t.status = 'skipped' AND t.reason IS NOT DISTINCT FROM 'missing_client_id') AS client_ok,
-             CASE
-               WHEN t.sidt ~ '^[0-9]{10}$' THEN t.sidt
-               WHEN t.sidt ~ '^GS1\.[^.]*\.[0-9]{10}\.[0-9]{1,18}(\.[^.]*(\.[0-9]{10}(\..*)?)?)?$'
-                 THEN split_part(t.sidt, '.', 3)
-               WHEN t.sidt ~ '^GS2\.[0-9]+\.(s[0-9]{10}|o[0-9]{1,18}|t[0-9]{10}|[^sot$][^$]*)?(\$(s[0-9]{10}|o[0-9]{1,18}|t[0-9]{10}|[^sot$][^$]*)?)*$'
-                 THEN substring(t.sidt FROM '(?:^GS2\.[0-9]+\.|\$)s([0-9]{10})')
-             END AS sid
-      FROM (
-        SELECT e.id, e.transaction_id, e.value, e.source, e.occurred_at, e.session_event_at,
-               e.status, e.reason, e.attempts, e.created_at, e.delivered_at, e.client_id, e.session_id,
-               coalesce(e.currency, '') AS currency,
-               least(coalesce(e.session_event_at, e.occurred_at), e.delivered_at) AS sent_at,
-               btrim(e.client_id, E' \t\n\r\v\f') AS cid,
-               CASE WHEN strpos(e.session_id, '%24') > 0
-                    THEN replace(btrim(e.session_id, E' \t\n\r\v\f'), '%24', '$')
-                    ELSE btrim(e.session_id, E' \t\n\r\v\f') END AS sidt
-        FROM ga4_outbox.events e
-        WHERE e.occurred_at >= $1 AND e.occurred_at < $2
-      ) t
-    ) r
-  ) s
+    SELECT e.id, e.transaction_id, e.value, e.source, e.occurred_at, e.session_event_at,
+           e.status, e.reason, e.attempts, e.created_at, e.delivered_at, e.client_id, e.session_id,
+           e.session_start,
+           coalesce(e.currency, '') AS currency,
+           e.client_id_ok AND NOT (e.status = 'skipped' AND e.reason IS NOT DISTINCT FROM 'missing_client_id') AS client_ok,
+           e.session_start IS NOT NULL AS sid_ok,
+           least(coalesce(e.session_event_at, e.occurred_at), e.delivered_at) AS sent_at
+    FROM ga4_outbox.events e
+    WHERE e.occurred_at >= $1 AND e.occurred_at < $2
+  ) t
 ) c`
 
 // aggregateSQL groups the classified window by currency, source, day,
@@ -81,7 +58,7 @@ FROM (
 const aggregateSQL = `
 SELECT currency,
        coalesce(source, '(none)') AS source,
-       (occurred_at AT TIME ZONE 'UTC')::date AS day,
+       occurred_at::date AS day, -- the report's transaction runs in UTC
        bucket,
        coalesce(CASE bucket
          WHEN 'late' THEN att_reason
