@@ -258,3 +258,40 @@ func TestValidationErrorListsMessages(t *testing.T) {
 	err := &ga4.ValidationError{Messages: []ga4.Message{{FieldPath: "events", Code: "NAME_INVALID", Description: "bad"}}}
 	require.Equal(t, "invalid measurement protocol request (1 problems): NAME_INVALID events: bad", err.Error())
 }
+
+// The reference's "minimal correct web payload" (section 11), verbatim.
+const referencePayload = `{
+  "client_id": "1197596843.1673515099",
+  "user_id": "cust_42",
+  "consent": {"ad_user_data": "GRANTED", "ad_personalization": "DENIED"},
+  "events": [{
+    "name": "purchase",
+    "timestamp_micros": 1747132600000000,
+    "params": {
+      "session_id": 1747132561,
+      "engagement_time_msec": 1,
+      "transaction_id": "ORD-1001",
+      "currency": "EUR",
+      "value": 30.03,
+      "shipping": 3.33,
+      "tax": 1.11,
+      "items": [{"item_id": "SKU_1", "item_name": "Tee", "price": 10.01, "quantity": 3}]
+    }
+  }]
+}`
+
+func TestValidateReferencePayload(t *testing.T) {
+	t.Parallel()
+	sent := time.Unix(1747132700, 0)
+	msgs, err := ga4.ValidateJSON([]byte(referencePayload), sent)
+	require.NoError(t, err)
+	require.Empty(t, msgs)
+
+	a := ga4.CheckAttribution("1747132561", time.UnixMicro(1747132600000000), true, sent)
+	require.True(t, a.Attributable, "the reference says this payload is attributable")
+
+	late := time.UnixMicro(1747132600000000).Add(72*time.Hour + time.Second)
+	msgs, err = ga4.ValidateJSON([]byte(referencePayload), late)
+	require.NoError(t, err)
+	require.Equal(t, []string{"VALUE_OUT_OF_BOUNDS events[0].timestamp_micros"}, codesAndPaths(msgs))
+}
