@@ -1,9 +1,6 @@
 package ga4
 
-import (
-	"encoding/json"
-	"slices"
-)
+import "encoding/json"
 
 // encodedLen returns the JSON size of r (MaxBodyBytes when it cannot be
 // encoded: such a request can never be sent).
@@ -55,14 +52,4 @@ func valueBound(v any) int {
 		return 2 + len(x)
 	}
 	return 32
-}
-
-// sortedKeys returns the map's keys in order, so messages are stable.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -131,22 +131,3 @@ func typeName(v any) string {
 	}
 	return "an unsupported value"
 }
-
-// asObjects returns v as a list of objects, or false.
-func asObjects(v any) ([]map[string]any, bool) {
-	switch x := v.(type) {
-	case []map[string]any:
-		return x, true
-	case []any:
-		out := make([]map[string]any, len(x))
-		for i, e := range x {
-			m, ok := e.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			out[i] = m
-		}
-		return out, true
-	}
-	return nil, false
-}
