@@ -33,3 +33,78 @@ LIMIT 1`
 // sqlFindDuplicate looks the existing row up again, in a new snapshot.
 const sqlFindDuplicate = `
 SELECT id FROM ga4_outbox.events WHERE event_name = $1 AND transaction_id = $2`
+
+// sqlClaim leases up to $2 due pending rows to this worker in one
+// statement, nearest attribution deadline first (events_claim_idx). The rows
+// stay pending; next_attempt_at moves to the lease end, so a worker that dies
+// leaves them claimable when the lease expires. $1 now, $3 lease end,
+// $4 lease owner, $5 lease token.
+const sqlClaim = `
+WITH picked AS (
+    SELECT id FROM ga4_outbox.events
+     WHERE status = 'pending' AND next_attempt_at <= $1
+     ORDER BY deadline_at, id
+     LIMIT $2
+     FOR UPDATE SKIP LOCKED
+)
+UPDATE ga4_outbox.events AS e
+   SET next_attempt_at = $3, lease_owner = $4, lease_token = $5,
+       attempts = e.attempts + 1, updated_at = $1
+  FROM picked
+ WHERE e.id = picked.id
+RETURNING e.id, e.attempts, e.event_name, COALESCE(e.transaction_id, ''),
+          COALESCE(e.value::text, ''), COALESCE(e.currency, ''), e.params, e.user_properties,
+          COALESCE(e.client_id, ''), COALESCE(e.session_id, ''), COALESCE(e.user_id, ''),
+          COALESCE(e.consent_analytics_storage, ''), COALESCE(e.consent_ad_user_data, ''),
+          COALESCE(e.consent_ad_personalization, ''),
+          e.session_event_at, e.occurred_at, e.created_at,
+          COALESCE(e.source, ''), COALESCE(e.measurement_id, '')`
+
+// sqlMark records a batch's results in one statement, fenced by the lease
+// token: rows another worker has claimed since (this lease expired) are
+// left alone. An empty error keeps last_error; a retried row gets its
+// backoff in next_attempt_at. $1 ids, $2 statuses, $3 reasons, $4 errors,
+// $5 next attempt times, $6 now, $7 lease token.
+const sqlMark = `
+UPDATE ga4_outbox.events AS e
+   SET status = m.status,
+       reason = NULLIF(m.reason, ''),
+       last_error = COALESCE(NULLIF(m.last_error, ''), e.last_error),
+       next_attempt_at = CASE WHEN m.status = 'pending' THEN m.next_attempt_at ELSE e.next_attempt_at END,
+       delivered_at = CASE WHEN m.status = 'delivered' THEN $6::timestamptz END,
+       lease_token = NULL,
+       updated_at = $6::timestamptz
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+       AS m(id, status, reason, last_error, next_attempt_at)
+ WHERE e.id = m.id AND e.lease_token = $7 AND e.status = 'pending'`
+
+// sqlPending counts pending rows (leased and backing off included), finds
+// the earliest next_attempt_at of the rows no worker holds, and counts the
+// rows leased to some worker: Drain waits for the former and polls for the
+// latter.
+const sqlPending = `
+SELECT count(*),
+       COALESCE(min(next_attempt_at) FILTER (WHERE lease_token IS NULL), 'infinity'),
+       count(*) FILTER (WHERE lease_token IS NOT NULL)
+  FROM ga4_outbox.events WHERE status = 'pending'`
+
+// sqlRetain deletes up to $5 finished rows past their retention age in id
+// order after the cursor $1, and returns how many and the last id.
+// $2 delivered cutoff, $3 skipped cutoff (NULL keeps those rows), $4 limit.
+const sqlRetain = `
+WITH doomed AS (
+    SELECT id FROM ga4_outbox.events
+     WHERE id > $1
+       AND ((status = 'delivered' AND updated_at < $2) OR (status = 'skipped' AND updated_at < $3))
+     ORDER BY id
+     LIMIT $4
+     FOR UPDATE SKIP LOCKED
+), gone AS (
+    DELETE FROM ga4_outbox.events AS e USING doomed WHERE e.id = doomed.id RETURNING e.id
+)
+SELECT count(*), COALESCE(max(id), $1) FROM gone`
+
+// sqlRowsByStatus feeds the rows metric and the oldest pending age.
+const sqlRowsByStatus = `
+SELECT status, count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8
+  FROM ga4_outbox.events GROUP BY status`

@@ -1,0 +1,76 @@
+package outbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// batch is one claimed set of rows and the lease that fences their marking.
+type batch struct {
+	token [16]byte
+	rows  []Row
+}
+
+// claim leases up to BatchSize due rows to this worker (one statement).
+func (p *Poller) claim(ctx context.Context) (*batch, error) {
+	b := &batch{}
+	_, _ = rand.Read(b.token[:])
+	b.token[6] = b.token[6]&0x0f | 0x40 // UUID v4
+	b.token[8] = b.token[8]&0x3f | 0x80
+	now := p.cfg.Now()
+	rows, err := p.db.Query(ctx, sqlClaim, now, p.cfg.BatchSize, now.Add(p.cfg.Lease), p.cfg.WorkerID, b.token)
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox batch: %w", err)
+	}
+	defer rows.Close()
+	b.rows = make([]Row, 0, p.cfg.BatchSize)
+	for rows.Next() {
+		var r Row
+		var params, userProps []byte
+		var sessionAt pgtype.Timestamptz
+		if err := rows.Scan(&r.ID, &r.Attempt, &r.EventName, &r.TransactionID, &r.Value, &r.Currency,
+			&params, &userProps, &r.ClientID, &r.SessionID, &r.UserID,
+			&r.AnalyticsStorage, &r.AdUserData, &r.AdPersonalization,
+			&sessionAt, &r.OccurredAt, &r.CreatedAt, &r.Source, &r.MeasurementID); err != nil {
+			return nil, fmt.Errorf("claim outbox batch: scan: %w", err)
+		}
+		r.Params, r.UserProperties = json.RawMessage(params), json.RawMessage(userProps)
+		if sessionAt.Valid {
+			r.SessionEventAt = sessionAt.Time
+		}
+		b.rows = append(b.rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim outbox batch: %w", err)
+	}
+	return b, nil
+}
+
+// mark records results[i] for b.rows[i] in one statement and returns the
+// number of rows whose lease was lost (marked by nobody).
+func (p *Poller) mark(ctx context.Context, b *batch, results []Result) (lost int, err error) {
+	n := len(b.rows)
+	ids := make([]int64, n)
+	statuses := make([]string, n)
+	reasons := make([]string, n)
+	errs := make([]string, n)
+	next := make([]time.Time, n)
+	now := p.cfg.Now()
+	for i := range b.rows {
+		res := &results[i]
+		ids[i], statuses[i], reasons[i], errs[i] = b.rows[i].ID, res.Status, res.Reason, res.Error
+		if res.Status == StatusPending {
+			next[i] = now.Add(p.retryDelay(b.rows[i].Attempt, res.RetryAfter))
+		}
+	}
+	tag, err := p.db.Exec(ctx, sqlMark, ids, statuses, reasons, errs, next, now, b.token)
+	if err != nil {
+		return 0, fmt.Errorf("mark outbox batch: %w", err)
+	}
+	return n - int(tag.RowsAffected()), nil
+}

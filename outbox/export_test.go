@@ -1,0 +1,22 @@
+package outbox
+
+import "context"
+
+// Batch exposes a claimed batch to the external tests.
+type Batch = batch
+
+// Claim claims one batch without sending it: a worker about to die.
+func (p *Poller) Claim(ctx context.Context) (*Batch, error) { return p.claim(ctx) }
+
+// Len is the number of rows in the batch.
+func (b *Batch) Len() int { return len(b.rows) }
+
+// MarkAll records res for every row of b and returns the rows whose lease
+// was lost.
+func (p *Poller) MarkAll(ctx context.Context, b *Batch, res Result) (int, error) {
+	results := make([]Result, len(b.rows))
+	for i := range results {
+		results[i] = res
+	}
+	return p.mark(ctx, b, results)
+}

@@ -1,0 +1,258 @@
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/robfig/cron/v3"
+)
+
+// markTimeout bounds the statement that records a batch's results; it runs
+// even after shutdown began.
+const markTimeout = 30 * time.Second
+
+// Poller claims pending rows, sends them through a Sender and marks the
+// results. Run it as a long-running loop (Run) or until the outbox is empty
+// (Drain). Several pollers, in one process or many, may share a database:
+// SKIP LOCKED and leases keep each row with one worker at a time.
+type Poller struct {
+	db      *pgxpool.Pool
+	sender  Sender
+	cfg     Config
+	sched   cron.Schedule
+	log     *slog.Logger
+	metrics *metrics
+
+	mu       sync.Mutex
+	stats    Stats
+	progress func(Stats) // Drain's, nil otherwise
+}
+
+// Stats counts what a poller did. Drain returns the counts of its own run.
+type Stats struct {
+	// Backlog is the number of pending rows when Drain started.
+	Backlog int64
+	// Claimed counts claimed rows; each outcome below counts once per row.
+	Claimed, Delivered, Retried, Failed, Skipped int64
+	// LeaseLost counts rows whose results could not be recorded because
+	// another worker claimed them after this worker's lease expired.
+	LeaseLost int64
+	// ByReason counts failed and skipped rows by reason.
+	ByReason map[string]int64
+}
+
+// New returns a poller that claims from db and sends with sender. cfg may
+// be nil (defaults). It registers its metrics on cfg.Registerer.
+func New(db *pgxpool.Pool, sender Sender, cfg *Config) (*Poller, error) {
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	c, err := c.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	sched, _ := parseSchedule(c.Schedule) // validated above
+	p := &Poller{db: db, sender: sender, cfg: c, sched: sched, log: c.Logger,
+		stats: Stats{ByReason: map[string]int64{}}}
+	if p.metrics, err = newMetrics(db, c.Registerer); err != nil {
+		return nil, fmt.Errorf("register outbox metrics: %w", err)
+	}
+	return p, nil
+}
+
+// Stats returns what the poller did since New.
+func (p *Poller) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats.clone()
+}
+
+// process gates, sends and marks one claimed batch. sendCtx bounds the
+// sending only: the results are marked even when it is cancelled.
+func (p *Poller) process(sendCtx context.Context, b *batch) (retryIn time.Duration) {
+	now := p.cfg.Now()
+	results := make([]Result, len(b.rows))
+	send := make([]Row, 0, len(b.rows))
+	idx := make([]int, 0, len(b.rows))
+	for i := range b.rows {
+		if res, stop := p.gate(&b.rows[i], now); stop {
+			results[i] = res
+			continue
+		}
+		send = append(send, b.rows[i])
+		idx = append(idx, i)
+	}
+	if len(send) > 0 {
+		start := time.Now()
+		out := p.sender.Send(sendCtx, send)
+		p.metrics.sendDuration.Observe(time.Since(start).Seconds())
+		for j, i := range idx {
+			results[i] = p.settle(&b.rows[i], resultAt(out, j))
+		}
+	}
+	markCtx, cancel := context.WithTimeout(context.WithoutCancel(sendCtx), markTimeout)
+	defer cancel()
+	lost, err := p.mark(markCtx, b, results)
+	if err != nil {
+		p.log.Error("outbox batch not marked; its rows are retried when the lease expires",
+			logKeyRows, len(b.rows), logKeyError, err)
+		return 0
+	}
+	p.record(b, results, lost, p.cfg.Now())
+	return p.earliestRetry(results)
+}
+
+// gate decides, before sending, what must not be sent. It may set a
+// generated client id on r.
+func (p *Poller) gate(r *Row, now time.Time) (Result, bool) {
+	switch {
+	case r.AnalyticsStorage == ConsentDenied:
+		return Skip(ReasonConsentDenied, "analytics_storage denied"), true
+	case r.AnalyticsStorage == "" && p.cfg.UnknownConsent == UnknownConsentDeny:
+		return Skip(ReasonConsentDenied, "analytics_storage unknown, treated as denied (unknown_consent: deny)"), true
+	case r.Attempt > p.cfg.MaxAttempts:
+		return Fail(ReasonMaxAttempts, fmt.Errorf("claimed %d times (max %d) without a recorded result", r.Attempt, p.cfg.MaxAttempts)), true
+	case now.Sub(r.EventTime()) > MaxEventAge:
+		return Skip(ReasonExpired, fmt.Sprintf("event time %s is more than 72h before the send", r.EventTime().UTC().Format(time.RFC3339))), true
+	case r.ClientID == "" && p.cfg.MissingClientID == MissingClientIDSkip:
+		return Skip(ReasonMissingClientID, "no client_id"), true
+	case r.ClientID == "":
+		r.ClientID, r.GeneratedClientID = generatedClientID(r), true
+	}
+	return Result{}, false
+}
+
+// generatedClientID derives a stable GA-shaped client id ("<n>.<unix>")
+// from the row, so a retried row keeps it.
+func generatedClientID(r *Row) string {
+	return strconv.FormatInt(1_000_000_000+r.ID, 10) + "." + strconv.FormatInt(r.CreatedAt.Unix(), 10)
+}
+
+func resultAt(out []Result, j int) Result {
+	if j >= len(out) {
+		return Retry(fmt.Errorf("sender returned %d results for more rows", len(out)), 0)
+	}
+	return out[j]
+}
+
+// settle applies the attempt limit and fills what the schema requires.
+func (p *Poller) settle(r *Row, res Result) Result {
+	switch res.Status {
+	case StatusDelivered:
+		if r.GeneratedClientID {
+			res.Reason = ReasonGeneratedClientID
+		}
+	case StatusPending:
+		res.Reason = ""
+		if r.Attempt >= p.cfg.MaxAttempts {
+			res.Status, res.Reason = StatusFailed, ReasonMaxAttempts
+		}
+	case StatusFailed:
+		if res.Reason == "" {
+			res.Reason = ReasonRejected
+		}
+	case StatusSkipped:
+		if res.Reason == "" {
+			res.Reason = ReasonInvalid
+		}
+	default:
+		return Retry(fmt.Errorf("sender returned status %q", res.Status), 0)
+	}
+	return res
+}
+
+// retryDelay is the backoff before attempt+1: BackoffInitial doubled per
+// attempt, capped at BackoffMax, jittered to between half and all of it; a
+// longer Retry-After wins.
+func (p *Poller) retryDelay(attempt int, retryAfter time.Duration) time.Duration {
+	d := p.cfg.BackoffInitial
+	for i := 1; i < attempt && d < p.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, p.cfg.BackoffMax)
+	d = d/2 + rand.N(d/2+1)
+	return max(d, retryAfter)
+}
+
+// earliestRetry returns the shortest delay before a retried row of the
+// batch can fall due (0 when none was retried): a hint for waking up; the
+// exact times were drawn in mark.
+func (p *Poller) earliestRetry(results []Result) time.Duration {
+	var d time.Duration
+	for i := range results {
+		if results[i].Status != StatusPending {
+			continue
+		}
+		if t := max(p.cfg.BackoffInitial/2, results[i].RetryAfter); d == 0 || t < d {
+			d = t
+		}
+	}
+	return d
+}
+
+func (p *Poller) record(b *batch, results []Result, lost int, now time.Time) {
+	p.metrics.batchSize.Observe(float64(len(b.rows)))
+	p.mu.Lock()
+	s := &p.stats
+	s.Claimed += int64(len(b.rows))
+	s.LeaseLost += int64(lost)
+	for i := range results {
+		res := &results[i]
+		switch res.Status {
+		case StatusDelivered:
+			s.Delivered++
+			p.metrics.delivered.Inc()
+			p.metrics.lag.Observe(now.Sub(b.rows[i].EventTime()).Seconds())
+		case StatusPending:
+			s.Retried++
+			p.metrics.retried.Inc()
+		case StatusFailed:
+			s.Failed++
+			s.ByReason[res.Reason]++
+			p.metrics.failed.WithLabelValues(res.Reason).Inc()
+		case StatusSkipped:
+			s.Skipped++
+			s.ByReason[res.Reason]++
+			p.metrics.skipped.WithLabelValues(res.Reason).Inc()
+		}
+	}
+	p.metrics.leaseLost.Add(float64(lost))
+	progress, snapshot := p.progress, Stats{}
+	if progress != nil {
+		snapshot = p.stats.clone()
+	}
+	p.mu.Unlock()
+	if progress != nil {
+		progress(snapshot)
+	}
+	p.log.Debug("outbox batch marked", logKeyRows, len(b.rows), logKeyLeaseLost, lost)
+}
+
+func (s Stats) clone() Stats {
+	c := s
+	c.ByReason = make(map[string]int64, len(s.ByReason))
+	for k, v := range s.ByReason {
+		c.ByReason[k] = v
+	}
+	return c
+}
+
+// since returns s minus an earlier snapshot.
+func (s Stats) since(base Stats) Stats {
+	d := Stats{Backlog: s.Backlog, Claimed: s.Claimed - base.Claimed, Delivered: s.Delivered - base.Delivered,
+		Retried: s.Retried - base.Retried, Failed: s.Failed - base.Failed, Skipped: s.Skipped - base.Skipped,
+		LeaseLost: s.LeaseLost - base.LeaseLost, ByReason: map[string]int64{}}
+	for k, v := range s.ByReason {
+		if n := v - base.ByReason[k]; n != 0 {
+			d.ByReason[k] = n
+		}
+	}
+	return d
+}

@@ -1,0 +1,266 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ga4-outbox/ga4-outbox/outbox"
+)
+
+func TestDrainGatesRowsBeforeSending(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	good := b.enqueue(t, conversion("T-good"))
+	unknown := conversion("T-unknown-consent")
+	unknown.AnalyticsStorage = ""
+	unknownID := b.enqueue(t, unknown)
+	denied := conversion("T-denied")
+	denied.AnalyticsStorage = outbox.ConsentDenied
+	deniedID := b.enqueue(t, denied)
+	old := conversion("T-expired")
+	old.SessionEventAt = time.Now().Add(-73 * time.Hour)
+	oldID := b.enqueue(t, old)
+	noClient := conversion("T-no-client")
+	noClient.ClientID = ""
+	noClientID := b.enqueue(t, noClient)
+	noSession := conversion("T-no-session")
+	noSession.SessionID = ""
+	noSessionID := b.enqueue(t, noSession)
+
+	stats := b.drain(t)
+
+	require.Equal(t, outbox.StatusDelivered, b.state(t, good).Status)
+	require.Equal(t, outbox.StatusDelivered, b.state(t, unknownID).Status, "unknown consent is sent by default")
+	require.Equal(t, outbox.StatusDelivered, b.state(t, noSessionID).Status, "a row without session_id is still sent")
+	require.Equal(t, rowState{outbox.StatusSkipped, outbox.ReasonConsentDenied, "analytics_storage denied", 1}, b.state(t, deniedID))
+	require.Equal(t, outbox.ReasonExpired, b.state(t, oldID).Reason)
+	require.Equal(t, outbox.ReasonMissingClientID, b.state(t, noClientID).Reason)
+	var sent []string
+	for _, r := range b.sender.sentRows() {
+		sent = append(sent, r.TransactionID)
+	}
+	require.ElementsMatch(t, []string{"T-good", "T-unknown-consent", "T-no-session"}, sent)
+	require.EqualValues(t, 6, stats.Backlog)
+	require.EqualValues(t, 3, stats.Delivered)
+	require.EqualValues(t, 3, stats.Skipped)
+	require.Equal(t, map[string]int64{outbox.ReasonConsentDenied: 1, outbox.ReasonExpired: 1, outbox.ReasonMissingClientID: 1}, stats.ByReason)
+}
+
+func TestDrainConfigSwitches(t *testing.T) {
+	t.Parallel()
+
+	t.Run("UnknownConsentDeny", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.cfg.UnknownConsent = outbox.UnknownConsentDeny
+		c := conversion("T-unknown")
+		c.AnalyticsStorage = ""
+		id := b.enqueue(t, c)
+		b.drain(t)
+		require.Equal(t, outbox.ReasonConsentDenied, b.state(t, id).Reason)
+		require.Empty(t, b.sender.sentRows())
+	})
+
+	t.Run("MissingClientIDGenerate", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.cfg.MissingClientID = outbox.MissingClientIDGenerate
+		c := conversion("T-generate")
+		c.ClientID = ""
+		id := b.enqueue(t, c)
+		b.drain(t)
+		st := b.state(t, id)
+		require.Equal(t, outbox.StatusDelivered, st.Status)
+		require.Equal(t, outbox.ReasonGeneratedClientID, st.Reason)
+		sent := b.sender.sentRows()
+		require.Len(t, sent, 1)
+		require.True(t, sent[0].GeneratedClientID)
+		require.Regexp(t, `^[1-9][0-9]+\.[1-9][0-9]+$`, sent[0].ClientID)
+		var stored *string
+		require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT client_id FROM ga4_outbox.events WHERE id = $1`, id).Scan(&stored))
+		require.Nil(t, stored, "the raw column keeps what the application captured")
+	})
+}
+
+func TestDrainRetries(t *testing.T) {
+	t.Parallel()
+	errUnavailable := errors.New("503 Service Unavailable")
+
+	t.Run("RetryableThenDelivered", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.sender.fn = func(r outbox.Row, call int) outbox.Result {
+			if r.Attempt == 1 {
+				return outbox.Retry(errUnavailable, 0)
+			}
+			return outbox.Delivered()
+		}
+		id := b.enqueue(t, conversion("T-retry"))
+		stats := b.drain(t)
+		require.Equal(t, rowState{outbox.StatusDelivered, "", errUnavailable.Error(), 2}, b.state(t, id), "the last error is kept")
+		require.EqualValues(t, 1, stats.Retried)
+		require.EqualValues(t, 1, stats.Delivered)
+	})
+
+	t.Run("RetryAfterHonoured", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.sender.fn = func(outbox.Row, int) outbox.Result { return outbox.Retry(errors.New("429 Too Many Requests"), time.Hour) }
+		id := b.enqueue(t, conversion("T-429"))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		_, err := b.poller(t).Drain(ctx, func(outbox.Stats) { cancel() })
+		require.ErrorIs(t, err, context.Canceled)
+		require.Contains(t, err.Error(), "1 rows still pending")
+		var wait float64
+		require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT extract(epoch FROM next_attempt_at - updated_at)::float8
+			FROM ga4_outbox.events WHERE id = $1`, id).Scan(&wait))
+		require.GreaterOrEqual(t, wait, time.Hour.Seconds())
+		require.Equal(t, rowState{outbox.StatusPending, "", "429 Too Many Requests", 1}, b.state(t, id))
+	})
+
+	t.Run("PermanentFailure", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.sender.fn = func(outbox.Row, int) outbox.Result {
+			return outbox.Fail(outbox.ReasonRejected, errors.New("400 Bad Request"))
+		}
+		id := b.enqueue(t, conversion("T-400"))
+		b.drain(t)
+		require.Equal(t, rowState{outbox.StatusFailed, outbox.ReasonRejected, "400 Bad Request", 1}, b.state(t, id))
+	})
+
+	t.Run("MaxAttemptsFails", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.cfg.MaxAttempts = 3
+		b.sender.fn = func(outbox.Row, int) outbox.Result { return outbox.Retry(errUnavailable, 0) }
+		id := b.enqueue(t, conversion("T-max"))
+		stats := b.drain(t)
+		require.Equal(t, rowState{outbox.StatusFailed, outbox.ReasonMaxAttempts, errUnavailable.Error(), 3}, b.state(t, id))
+		require.Len(t, b.sender.sentRows(), 3)
+		require.EqualValues(t, 2, stats.Retried)
+		require.EqualValues(t, 1, stats.Failed)
+	})
+
+	t.Run("SenderOmitsReasonAndResults", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.sender.fn = func(r outbox.Row, _ int) outbox.Result {
+			if r.TransactionID == "T-a" {
+				return outbox.Result{Status: outbox.StatusSkipped, Error: "bad"}
+			}
+			return outbox.Result{Status: outbox.StatusFailed}
+		}
+		a, c := b.enqueue(t, conversion("T-a")), b.enqueue(t, conversion("T-c"))
+		b.drain(t)
+		require.Equal(t, outbox.ReasonInvalid, b.state(t, a).Reason)
+		require.Equal(t, outbox.ReasonRejected, b.state(t, c).Reason)
+	})
+}
+
+// A worker that dies after claiming: when its lease expires another worker
+// delivers the rows, and the dead worker's late result cannot overwrite it.
+func TestLeaseExpiryTakeover(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.fill(t, 5)
+	b.cfg.Lease = time.Minute
+	dead := b.poller(t)
+	claimed, err := dead.Claim(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 5, claimed.Len())
+
+	// Before the lease expires nobody else can claim the rows.
+	other := b.poller(t)
+	none, err := other.Claim(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, none.Len())
+
+	b.cfg.Now = func() time.Time { return time.Now().Add(time.Minute + time.Second) }
+	stats := b.drain(t)
+	require.EqualValues(t, 5, stats.Delivered)
+	require.Equal(t, 5, b.countStatus(t, outbox.StatusDelivered))
+
+	lost, err := dead.MarkAll(context.Background(), claimed, outbox.Fail(outbox.ReasonRejected, errors.New("late")))
+	require.NoError(t, err)
+	require.Equal(t, 5, lost)
+	require.Equal(t, 5, b.countStatus(t, outbox.StatusDelivered))
+}
+
+func TestPollersDeliverExactlyOnce(t *testing.T) {
+	t.Parallel()
+	for _, workers := range []int{2, 4} {
+		t.Run(map[int]string{2: "Two", 4: "Four"}[workers], func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			const rows = 10_000
+			b.fill(t, rows)
+			var mu sync.Mutex
+			seen := make(map[string]int, rows)
+			sender := outbox.SenderFunc(func(_ context.Context, rs []outbox.Row) []outbox.Result {
+				out := make([]outbox.Result, len(rs))
+				mu.Lock()
+				for i, r := range rs {
+					seen[r.TransactionID]++
+					out[i] = outbox.Delivered()
+				}
+				mu.Unlock()
+				return out
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			var wg sync.WaitGroup
+			total := make([]int64, workers)
+			for w := range workers {
+				p, err := outbox.New(b.pool, sender, &outbox.Config{BatchSize: 250})
+				require.NoError(t, err)
+				wg.Go(func() {
+					stats, err := p.Drain(ctx, nil)
+					require.NoError(t, err)
+					total[w] = stats.Delivered
+				})
+			}
+			wg.Wait()
+			require.Len(t, seen, rows)
+			for id, n := range seen {
+				require.Equal(t, 1, n, "transaction %s sent %d times", id, n)
+			}
+			var sum int64
+			for _, n := range total {
+				sum += n
+			}
+			require.EqualValues(t, rows, sum)
+			require.Equal(t, rows, b.countStatus(t, outbox.StatusDelivered))
+		})
+	}
+}
+
+func TestClaimOrderNearestDeadlineFirst(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.cfg.BatchSize = 1
+	now := time.Now()
+	for _, c := range []struct {
+		tx      string
+		session time.Duration // session start before now; 0 = no session id
+	}{{"T-none", 0}, {"T-fresh", time.Minute}, {"T-oldest", 20 * time.Hour}, {"T-mid", time.Hour}} {
+		conv := conversion(c.tx)
+		conv.SessionID = ""
+		if c.session > 0 {
+			conv.SessionID = now.Add(-c.session).Format("") + itoa(now.Add(-c.session).Unix())
+		}
+		b.enqueue(t, conv)
+	}
+	b.drain(t)
+	var order []string
+	for _, r := range b.sender.sentRows() {
+		order = append(order, r.TransactionID)
+	}
+	require.Equal(t, []string{"T-oldest", "T-mid", "T-fresh", "T-none"}, order)
+}

@@ -1,0 +1,111 @@
+package outbox
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Run delivers rows until ctx is cancelled. It wakes on NOTIFY (unless
+// DisableListen), on the Schedule, when a retry falls due and right after
+// a full batch. On cancel it stops claiming, lets in-flight sends finish
+// within ShutdownGrace, marks their results and returns nil. Rows whose
+// results could not be marked are claimable again when their lease expires.
+func (p *Poller) Run(ctx context.Context) error {
+	wake := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	bg, stopBg := context.WithCancel(ctx)
+	var bgWG sync.WaitGroup
+	defer func() { stopBg(); bgWG.Wait() }()
+	bgWG.Go(func() { every(bg, p.sched, poke) })
+	if !p.cfg.DisableListen {
+		bgWG.Go(func() { p.listen(bg, poke) })
+	}
+	retry := newRetryTimer(poke)
+	defer retry.stop()
+
+	e := p.newEngine(ctx)
+	e.onRetry = retry.after
+	p.loop(ctx, e, wake)
+	e.stop(p.cfg.ShutdownGrace)
+	return nil
+}
+
+func (p *Poller) loop(ctx context.Context, e *engine, wake <-chan struct{}) {
+	errDelay := 100 * time.Millisecond
+	more := true
+	for {
+		if !more {
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+			}
+		}
+		n, err := e.dispatch(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			p.log.Warn("outbox claim failed; retrying", logKeyError, err, logKeyBackoff, errDelay)
+			if !sleep(ctx, errDelay) {
+				return
+			}
+			errDelay = min(2*errDelay, 10*time.Second)
+			more = true
+			continue
+		}
+		errDelay = 100 * time.Millisecond
+		more = n == p.cfg.BatchSize
+	}
+}
+
+// sleep waits d or until ctx is done; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// retryTimer wakes the poller when the earliest known retry falls due.
+type retryTimer struct {
+	mu    sync.Mutex
+	poke  func()
+	timer *time.Timer
+	due   time.Time
+}
+
+func newRetryTimer(poke func()) *retryTimer { return &retryTimer{poke: poke} }
+
+func (r *retryTimer) after(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	t := now.Add(d)
+	if r.timer != nil && r.due.After(now) && !t.Before(r.due) {
+		return // an earlier wake-up is already set
+	}
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	r.due = t
+	r.timer = time.AfterFunc(d, r.poke)
+}
+
+func (r *retryTimer) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+}
