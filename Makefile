@@ -31,6 +31,9 @@ bench: ## run the benchmarks (figures go to docs/PERFORMANCE.md)
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	./scripts/fuzz.sh $${FUZZTIME:-30s}
 
+chaos: ## reliability proof: 100,000 rows, SIGKILLs, PostgreSQL restart, MP faults; exits 1 on a failed check (CHAOS_FLAGS=-h for knobs)
+	$(GO) run ./internal/chaos $(CHAOS_FLAGS)
+
 migrate: build ## apply the schema to DATABASE_URL (or config.yaml's database.url)
 	$(BIN) migrate up
 
