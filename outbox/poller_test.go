@@ -110,7 +110,9 @@ func TestDrainRetries(t *testing.T) {
 	t.Run("RetryAfterHonoured", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		b.sender.fn = func(outbox.Row, int) outbox.Result { return outbox.Retry(errors.New("429 Too Many Requests"), time.Hour) }
+		b.sender.fn = func(outbox.Row, int) outbox.Result {
+			return outbox.Retry(errors.New("429 Too Many Requests"), time.Hour)
+		}
 		id := b.enqueue(t, conversion("T-429"))
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
