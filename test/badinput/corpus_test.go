@@ -123,6 +123,9 @@ func (tc *testCase) columns(c clock) (map[string]any, error) {
 		}
 		row[k] = v
 	}
+	if _, gen := row["params_gen"]; gen {
+		delete(row, "params")
+	}
 	out := map[string]any{}
 	for k, v := range row {
 		switch {
