@@ -44,6 +44,7 @@ func commands() []command {
 		{"migrate", "apply or revert the ga4_outbox schema (up, down, version, force)", runMigrate},
 		{"config", "print the effective configuration, secrets masked", runConfig},
 		{"run", "run the sidecar: poller, retention, nightly report, /metrics /healthz /readyz", runRun},
+		{"drain", "deliver every pending row, then exit (backfills, cron jobs); exit code says if any failed", runDrain},
 		{"demo", "the whole loop on a local database: enqueue a day of orders, deliver to the emulator, report", runDemo},
 		{"status", "rows by status and reason, oldest pending, next attempts, last errors", runStatus},
 		{"retry", "put failed (or chosen skipped) rows back to pending", runRetry},

@@ -108,8 +108,8 @@ var sessionStart = time.Now().Add(-20 * time.Minute).Truncate(time.Second)
 func conversion(txID string) outbox.Conversion {
 	return outbox.Conversion{
 		EventName: "purchase", TransactionID: txID, Value: "49.90", Currency: "EUR",
-		Items:     []outbox.Item{{ItemID: "SKU-1", ItemName: "Mug", Price: "24.95", Quantity: 2}},
-		ClientID:  "GA1.1.1197596843.1673515099", SessionID: fmt.Sprint(sessionStart.Unix()),
+		Items:    []outbox.Item{{ItemID: "SKU-1", ItemName: "Mug", Price: "24.95", Quantity: 2}},
+		ClientID: "GA1.1.1197596843.1673515099", SessionID: fmt.Sprint(sessionStart.Unix()),
 		AnalyticsStorage: outbox.ConsentGranted, AdUserData: outbox.ConsentGranted, AdPersonalization: outbox.ConsentDenied,
 		SessionEventAt: sessionStart.Add(5*time.Minute + 123456*time.Microsecond),
 		OccurredAt:     sessionStart.Add(9 * time.Minute),
