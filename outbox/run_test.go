@@ -1,0 +1,262 @@
+package outbox_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ga4-outbox/ga4-outbox/outbox"
+)
+
+// startRun runs p until the test ends and fails the test if Run errs.
+func startRun(t *testing.T, p *outbox.Poller) (cancel func()) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	var once atomic.Bool
+	cancel = func() {
+		if once.CompareAndSwap(false, true) {
+			stop()
+			require.NoError(t, <-done)
+		}
+	}
+	t.Cleanup(cancel)
+	return cancel
+}
+
+func receive(t *testing.T, ch <-chan outbox.Row, txID string) {
+	t.Helper()
+	select {
+	case r := <-ch:
+		require.Equal(t, txID, r.TransactionID)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s was not sent", txID)
+	}
+}
+
+// listenerPID waits for a LISTEN connection other than old and returns its pid.
+func listenerPID(t *testing.T, pool *pgxpool.Pool, old int32) int32 {
+	t.Helper()
+	var pid int32
+	require.Eventually(t, func() bool {
+		err := pool.QueryRow(context.Background(), `SELECT pid FROM pg_stat_activity
+			WHERE datname = current_database() AND application_name = 'ga4-outbox-listen'
+			  AND query LIKE 'LISTEN%' AND pid <> $1`, old).Scan(&pid)
+		return err == nil
+	}, 20*time.Second, 10*time.Millisecond)
+	return pid
+}
+
+func TestListenReconnectsAfterTermination(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.cfg.Schedule = "@every 1h" // only NOTIFY can wake the poller in time
+	b.sender.sent = make(chan outbox.Row, 10)
+	startRun(t, b.poller(t))
+
+	pid := listenerPID(t, b.pool, 0)
+	b.enqueue(t, conversion("T-before"))
+	receive(t, b.sender.sent, "T-before")
+
+	var killed bool
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT pg_terminate_backend($1)`, pid).Scan(&killed))
+	require.True(t, killed)
+	listenerPID(t, b.pool, pid)
+	b.enqueue(t, conversion("T-after"))
+	receive(t, b.sender.sent, "T-after")
+	b.enqueue(t, conversion("T-after-2")) // after the reconnect wake-up: NOTIFY only
+	receive(t, b.sender.sent, "T-after-2")
+}
+
+// blockingSender signals each send and blocks until released or cancelled.
+type blockingSender struct {
+	started chan struct{}
+	release chan struct{}
+}
+
+func (s *blockingSender) Send(ctx context.Context, rows []outbox.Row) []outbox.Result {
+	s.started <- struct{}{}
+	res := outbox.Delivered()
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		res = outbox.Retry(ctx.Err(), 0)
+	}
+	out := make([]outbox.Result, len(rows))
+	for i := range out {
+		out[i] = res
+	}
+	return out
+}
+
+func TestShutdown(t *testing.T) {
+	t.Parallel()
+
+	t.Run("InFlightSendFinishesWithinGrace", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		id := b.enqueue(t, conversion("T-grace"))
+		s := &blockingSender{started: make(chan struct{}, 1), release: make(chan struct{})}
+		b.cfg.ShutdownGrace = time.Minute
+		p, err := outbox.New(b.pool, s, b.cfg)
+		require.NoError(t, err)
+		cancel := startRun(t, p)
+		<-s.started
+		stopped := make(chan struct{})
+		go func() { cancel(); close(stopped) }()
+		close(s.release) // the send completes after Run was cancelled
+		<-stopped
+		require.Equal(t, outbox.StatusDelivered, b.state(t, id).Status)
+	})
+
+	t.Run("GraceOverCancelsSendAndMarksRetry", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		id := b.enqueue(t, conversion("T-cut"))
+		s := &blockingSender{started: make(chan struct{}, 1), release: make(chan struct{})}
+		b.cfg.ShutdownGrace = 10 * time.Millisecond
+		p, err := outbox.New(b.pool, s, b.cfg)
+		require.NoError(t, err)
+		cancel := startRun(t, p)
+		<-s.started
+		cancel()
+		st := b.state(t, id)
+		require.Equal(t, outbox.StatusPending, st.Status)
+		require.Contains(t, st.LastError, context.Canceled.Error())
+		var leased bool
+		require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT lease_token IS NOT NULL FROM ga4_outbox.events WHERE id = $1`, id).Scan(&leased))
+		require.False(t, leased, "the result was marked, not left to the lease")
+	})
+}
+
+func TestRetainDeletesOnlyOldFinishedRows(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.cfg.Retention = outbox.RetentionConfig{DeliveredAfter: 30 * 24 * time.Hour, SkippedAfter: 90 * 24 * time.Hour, BatchSize: 2}
+	ctx := context.Background()
+	_, err := b.pool.Exec(ctx, `
+		INSERT INTO ga4_outbox.events (transaction_id, status, reason, updated_at)
+		SELECT 'gone-delivered-' || i, 'delivered', NULL, now() - interval '40 days' FROM generate_series(1, 5) i
+		UNION ALL SELECT 'gone-skipped', 'skipped', 'consent_denied', now() - interval '100 days'
+		UNION ALL SELECT 'kept-delivered', 'delivered', NULL, now() - interval '1 day'
+		UNION ALL SELECT 'kept-skipped', 'skipped', 'invalid', now() - interval '40 days'
+		UNION ALL SELECT 'kept-failed', 'failed', 'rejected', now() - interval '400 days'
+		UNION ALL SELECT 'kept-pending', 'pending', NULL, now() - interval '400 days'`)
+	require.NoError(t, err)
+	n, err := b.poller(t).Retain(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 6, n)
+	rows, err := b.pool.Query(ctx, `SELECT transaction_id FROM ga4_outbox.events ORDER BY transaction_id`)
+	require.NoError(t, err)
+	left, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"kept-delivered", "kept-failed", "kept-pending", "kept-skipped"}, left)
+
+	b.cfg.Retention = outbox.RetentionConfig{}
+	n, err = b.poller(t).Retain(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "zero ages keep everything")
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	reg := prometheus.NewPedanticRegistry()
+	b.cfg.Registerer = reg
+	b.enqueue(t, conversion("T-m1"))
+	b.enqueue(t, conversion("T-m2"))
+	denied := conversion("T-m3")
+	denied.AnalyticsStorage = outbox.ConsentDenied
+	b.enqueue(t, denied)
+	b.drain(t)
+
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			got[f.GetName()+labels(m)] = value(m)
+		}
+	}
+	require.Equal(t, 2.0, got["ga4_outbox_delivered_total"])
+	require.Equal(t, 1.0, got["ga4_outbox_skipped_total{reason=consent_denied}"])
+	require.Equal(t, 2.0, got["ga4_outbox_rows{status=delivered}"])
+	require.Equal(t, 1.0, got["ga4_outbox_rows{status=skipped}"])
+	require.Equal(t, 0.0, got["ga4_outbox_rows{status=pending}"])
+	require.Equal(t, 0.0, got["ga4_outbox_oldest_pending_age_seconds"])
+	require.Equal(t, 1.0, got["ga4_outbox_claimed_batch_size"], "one batch claimed (histogram count)")
+	require.Equal(t, 2.0, got["ga4_outbox_delivery_lag_seconds"], "one lag observation per delivered row")
+	require.Equal(t, 1.0, got["ga4_outbox_send_duration_seconds"])
+}
+
+func labels(m *dto.Metric) string {
+	var parts []string
+	for _, l := range m.GetLabel() {
+		parts = append(parts, l.GetName()+"="+l.GetValue())
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount())
+	}
+	return -1
+}
+
+// statementCounter counts the statements a pool runs, by kind.
+type statementCounter struct{ claims, marks, other atomic.Int64 }
+
+func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	switch {
+	case strings.Contains(d.SQL, "FOR UPDATE SKIP LOCKED") && strings.Contains(d.SQL, "lease_token = $5"):
+		c.claims.Add(1)
+	case strings.Contains(d.SQL, "unnest($1::bigint[]"):
+		c.marks.Add(1)
+	default:
+		c.other.Add(1)
+	}
+	return ctx
+}
+
+func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// No more than 2 statements per claimed batch, whatever its size.
+func TestTwoStatementsPerBatch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.fill(t, 1000)
+	counter := &statementCounter{}
+	cfg := b.pool.Config()
+	cfg.ConnConfig.Tracer = counter
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	defer pool.Close()
+	p, err := outbox.New(pool, b.sender, &outbox.Config{BatchSize: 100})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stats, err := p.Drain(ctx, nil)
+	require.NoError(t, err)
+	require.EqualValues(t, 1000, stats.Delivered)
+	require.EqualValues(t, 10, counter.marks.Load())
+	require.LessOrEqual(t, counter.claims.Load(), int64(10+2), "10 full claims and at most two empty ones")
+	require.LessOrEqual(t, counter.other.Load(), int64(3), "drain's pending counts only")
+}
