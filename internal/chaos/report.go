@@ -21,6 +21,7 @@ type Report struct {
 
 	Kills           int      `json:"kills"`
 	UnexpectedExits []string `json:"unexpected_exits"`
+	Roles           string   `json:"roles"`
 	PGRestart       string   `json:"pg_restart"`
 	PGRestarted     bool     `json:"pg_restarted"`
 	WriterRetries   int      `json:"writer_chunks_retried"`
@@ -40,6 +41,7 @@ type Report struct {
 
 	Emulator     ga4test.Stats `json:"emulator"`
 	MetricsAddrs []string      `json:"metrics_addrs"`
+	Scraped      int           `json:"endpoints_scraped"`
 	Leaks        []string      `json:"secret_leaks"`
 	Notes        []string      `json:"notes"`
 	Errors       []string      `json:"errors"`
@@ -108,6 +110,7 @@ func (r *Report) Passed() bool { return len(r.Failures()) == 0 }
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nchaos: %d rows (%d good, %d consent-denied, %d invalid) from %d writers, %d sidecars, batch %d\n",
 		r.Rows, r.Good.Total, r.Denied.Total, r.Invalid.Total, r.Writers, r.Sidecars, r.BatchSize)
+	fmt.Fprintf(w, "  database roles              %s\n", r.Roles)
 	fmt.Fprintf(w, "  kills (SIGKILL + restart)   %d; unexpected exits %d\n", r.Kills, len(r.UnexpectedExits))
 	fmt.Fprintf(w, "  PostgreSQL restart          %s\n", r.PGRestart)
 	fmt.Fprintf(w, "  emulator                    %d requests: %d answered 5xx, %d 429, %d connections dropped; %d events accepted\n",
@@ -122,7 +125,7 @@ func (r *Report) Print(w io.Writer) {
 		r.Duplicates, b.Total, b.DroppedConnEvents, b.Kills, b.PerKill, b.UnmarkedRows, b.LeaseLostRows)
 	fmt.Fprintf(w, "  throughput                  %.0f rows/s (%.1fs from first write to drained)\n", r.RowsPerSecond, r.Seconds)
 	fmt.Fprintf(w, "  metrics addresses           %s\n", strings.Join(r.MetricsAddrs, ", "))
-	fmt.Fprintf(w, "  secret scan                 %d log lines, %d leaks\n", b.LogLines, len(r.Leaks))
+	fmt.Fprintf(w, "  secret scan                 %d log lines, %d /metrics /healthz /readyz answers, %d leaks\n", b.LogLines, r.Scraped, len(r.Leaks))
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}

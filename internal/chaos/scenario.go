@@ -134,7 +134,10 @@ type scenario struct {
 	sec      secrets
 	rep      *Report
 	workDir  string
-	dbURL    string // with the password
+	adminURL string // the owner, with the password
+	dbURL    string // the sidecars', with the password
+	roles    *roles
+	writers  *pgxpool.Pool
 	dropDB   func()
 	pool     *pgxpool.Pool
 	mu       sync.Mutex
@@ -167,6 +170,7 @@ func (s *scenario) run(ctx context.Context) error {
 	s.shake(ctx, sup)
 	drainErr := s.waitDrained(ctx, sup)
 	s.rep.Seconds = time.Since(start).Seconds()
+	s.scrapeMetrics(ctx, sup)
 	stopErr := sup.stopAll(15 * time.Second)
 	s.rep.UnexpectedExits = sup.unexpectedExits()
 	if drainErr != nil {
@@ -205,17 +209,43 @@ func (s *scenario) prepare(ctx context.Context) error {
 			return err
 		}
 	}
-	if s.dbURL, err = withPassword(base, s.sec.dbPassword); err != nil {
+	if s.adminURL, err = withPassword(base, s.sec.dbPassword); err != nil {
 		return err
 	}
+	s.dbURL = s.adminURL
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	s.pool, err = pgxpool.New(ctx, s.dbURL)
+	writerURL, err := s.leastPrivilege(ctx)
 	if err != nil {
+		return err
+	}
+	if s.pool, err = pgxpool.New(ctx, s.adminURL); err != nil {
+		return errors.New("connect: cannot open the database")
+	}
+	if s.writers, err = pgxpool.New(ctx, writerURL); err != nil {
 		return errors.New("connect writers' pool: cannot open the database")
 	}
 	return nil
+}
+
+// leastPrivilege switches the sidecars to deploy/sql/role.sql's role and
+// returns the URL of the writers' application role (app-grants.sql). When
+// the roles cannot be made, everything runs as the owner, and the report
+// says so.
+func (s *scenario) leastPrivilege(ctx context.Context) (string, error) {
+	r, why := setupRoles(ctx, s.adminURL)
+	if r == nil {
+		s.rep.Roles = "owner (" + why + ")"
+		return s.adminURL, nil
+	}
+	s.roles = r
+	s.rep.Roles = fmt.Sprintf("sidecars as %s (deploy/sql/role.sql), writers as %s (app-grants.sql)", r.sidecar, r.app)
+	var err error
+	if s.dbURL, err = asUser(s.adminURL, r.sidecar, s.sec.dbPassword); err != nil {
+		return "", err
+	}
+	return asUser(s.adminURL, r.app, s.sec.dbPassword)
 }
 
 // withPassword puts password into the URL: the server trusts loopback, so
@@ -233,8 +263,14 @@ func (s *scenario) cleanup() {
 	for i := len(s.cleanups) - 1; i >= 0; i-- {
 		s.cleanups[i]()
 	}
+	if s.writers != nil {
+		s.writers.Close()
+	}
 	if s.pool != nil {
 		s.pool.Close()
+	}
+	if s.roles != nil && !s.o.Keep {
+		s.roles.drop(context.Background(), s.adminURL)
 	}
 	if s.dropDB != nil && !s.o.Keep {
 		s.dropDB()

@@ -14,7 +14,7 @@ func (s *scenario) shake(ctx context.Context, sup *supervisor) {
 	go func() {
 		defer close(writeDone)
 		start := time.Now()
-		retried, err := writeAll(ctx, s.pool, s.o.Rows, s.o.Writers, s.o.WriteFor)
+		retried, err := writeAll(ctx, s.writers, s.o.Rows, s.o.Writers, s.o.WriteFor)
 		s.rep.WriterRetries = retried
 		if err != nil {
 			s.addErr(err)

@@ -209,6 +209,17 @@ func (sv *supervisor) unexpectedExits() []string {
 	return append([]string(nil), sv.unexpected...)
 }
 
+// currentLogs returns the log file of each slot's running incarnation.
+func (sv *supervisor) currentLogs() []string {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	var out []string
+	for _, sl := range sv.slots {
+		out = append(out, filepath.Join(sv.dir, fmt.Sprintf("%s-%02d.log", sl.name, sl.incarnation)))
+	}
+	return out
+}
+
 func (sv *supervisor) logFiles() []string {
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
