@@ -13,33 +13,42 @@
 -- table under an exclusive lock, and golang-migrate runs this file in one
 -- transaction (no CONCURRENTLY). Run it in a quiet window.
 
+-- The functions are single expressions so that PostgreSQL inlines them
+-- into the generated columns (a SQL function with a FROM clause would run
+-- through the function executor on every insert).
+--
 -- client_id_ok: client_id, trimmed, is two positive integers of at most 19
 -- digits joined by a dot, or a whole _ga cookie GA<n>.<x>.<a>.<b> whose last
 -- two parts are. NULL and garbage are false.
 CREATE FUNCTION ga4_outbox.client_id_ok(client_id text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT coalesce(t ~ '^(?=0*[1-9])[0-9]{1,19}\.(?=0*[1-9])[0-9]{1,19}$'
-             OR t ~ '^GA[0-9]+\.[^.]*\.(?=0*[1-9])[0-9]{1,19}\.(?=0*[1-9])[0-9]{1,19}$', false)
-FROM (SELECT btrim(client_id, E' \t\n\r\v\f') AS t) x
+SELECT coalesce(
+    btrim(client_id, E' \t\n\r\v\f') ~ '^(?=0*[1-9])[0-9]{1,19}\.(?=0*[1-9])[0-9]{1,19}$'
+    OR btrim(client_id, E' \t\n\r\v\f') ~ '^GA[0-9]+\.[^.]*\.(?=0*[1-9])[0-9]{1,19}\.(?=0*[1-9])[0-9]{1,19}$',
+    false)
 $$;
 
--- session_start: the session start from a session_id of 10 digits (Unix
--- seconds) or a _ga_<ID> cookie value in GS1 or GS2 format ("%24" read as
--- "$"); NULL when absent, unparseable or before 2020-01-01.
+-- session_sid: the session start as 10 digits from a trimmed session_id:
+-- plain Unix seconds, or a _ga_<ID> cookie value in GS1 or GS2 format; NULL
+-- when absent, unparseable or before 2020-01-01 (1577836800).
+CREATE FUNCTION ga4_outbox.session_sid(t text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN t ~ '^[0-9]{10}$'
+      THEN CASE WHEN t COLLATE "C" >= '1577836800' THEN t END
+    WHEN t ~ '^GS1\.[^.]*\.[0-9]{10}\.[0-9]{1,18}(\.[^.]*(\.[0-9]{10}(\..*)?)?)?$'
+      THEN CASE WHEN split_part(t, '.', 3) COLLATE "C" >= '1577836800' THEN split_part(t, '.', 3) END
+    WHEN t ~ '^GS2\.[0-9]+\.(s[0-9]{10}|o[0-9]{1,18}|t[0-9]{10}|[^sot$][^$]*)?(\$(s[0-9]{10}|o[0-9]{1,18}|t[0-9]{10}|[^sot$][^$]*)?)*$'
+      THEN CASE WHEN substring(t FROM '(?:^GS2\.[0-9]+\.|\$)s([0-9]{10})') COLLATE "C" >= '1577836800'
+                THEN substring(t FROM '(?:^GS2\.[0-9]+\.|\$)s([0-9]{10})') END
+END
+$$;
+
+-- session_start: the session start of a session_id as captured (trimmed,
+-- "%24" read as "$"), NULL when unusable.
 CREATE FUNCTION ga4_outbox.session_start(session_id text) RETURNS timestamptz
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT CASE WHEN sid >= '1577836800' THEN to_timestamp(sid::bigint) END
-FROM (
-  SELECT CASE
-           WHEN t ~ '^[0-9]{10}$' THEN t
-           WHEN t ~ '^GS1\.[^.]*\.[0-9]{10}\.[0-9]{1,18}(\.[^.]*(\.[0-9]{10}(\..*)?)?)?$'
-             THEN split_part(t, '.', 3)
-           WHEN t ~ '^GS2\.[0-9]+\.(s[0-9]{10}|o[0-9]{1,18}|t[0-9]{10}|[^sot$][^$]*)?(\$(s[0-9]{10}|o[0-9]{1,18}|t[0-9]{10}|[^sot$][^$]*)?)*$'
-             THEN substring(t FROM '(?:^GS2\.[0-9]+\.|\$)s([0-9]{10})')
-         END AS sid
-  FROM (SELECT CASE WHEN strpos(s, '%24') > 0 THEN replace(s, '%24', '$') ELSE s END AS t
-        FROM (SELECT btrim(session_id, E' \t\n\r\v\f') AS s) a) b
-) c
+SELECT to_timestamp(ga4_outbox.session_sid(replace(btrim(session_id, E' \t\n\r\v\f'), '%24', '$'))::bigint)
 $$;
 
 ALTER TABLE ga4_outbox.events

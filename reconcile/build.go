@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,7 +56,7 @@ func (o Options) withDefaults() Options {
 }
 
 // Build computes the report for opts' window. It aggregates in PostgreSQL
-// (one parallel pass for the buckets, one sort for the lag percentiles) and
+// (one parallel pass for the buckets, one for the lag histogram) and
 // never loads the window's rows into memory. Pass a pool or a connection so
 // it can raise max_parallel_workers_per_gather for its own transaction.
 func Build(ctx context.Context, db Querier, opts Options) (*Report, error) {
@@ -106,15 +107,57 @@ func build(ctx context.Context, tx pgx.Tx, r *Report, opts Options, now time.Tim
 }
 
 func lag(ctx context.Context, tx pgx.Tx, r *Report, opts Options) error {
-	var p []float64
-	err := tx.QueryRow(ctx, lagSQL, opts.Since, opts.Until).Scan(&p, &r.Health.LagMaxSeconds)
+	rows, err := tx.Query(ctx, lagSQL, opts.Since, opts.Until)
 	if err != nil {
 		return fmt.Errorf("query delivery lag: %w", err)
 	}
-	if len(p) == 2 {
-		r.Health.LagP50Seconds, r.Health.LagP95Seconds = p[0], p[1]
+	var hist []lagBin
+	var sec, n int64
+	var maxLag float64
+	_, err = pgx.ForEachRow(rows, []any{&sec, &n, &maxLag}, func() error {
+		hist = append(hist, lagBin{sec, n})
+		r.Health.LagMaxSeconds = max(r.Health.LagMaxSeconds, maxLag)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("query delivery lag: %w", err)
 	}
+	slices.SortFunc(hist, func(a, b lagBin) int { return cmp.Compare(a.sec, b.sec) })
+	r.Health.LagP50Seconds = percentileCont(hist, 0.5)
+	r.Health.LagP95Seconds = percentileCont(hist, 0.95)
 	return nil
+}
+
+// lagBin is one second of the lag histogram: how many deliveries took sec
+// (rounded down) seconds.
+type lagBin struct{ sec, n int64 }
+
+// percentileCont is PostgreSQL's percentile_cont over the values the
+// sorted histogram holds: the value at rank p*(N-1), interpolated between
+// its neighbours.
+func percentileCont(hist []lagBin, p float64) float64 {
+	var total int64
+	for _, b := range hist {
+		total += b.n
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := p * float64(total-1)
+	lo := int64(rank)
+	vlo, vhi := valueAt(hist, lo), valueAt(hist, min(lo+1, total-1))
+	return vlo + (rank-float64(lo))*(vhi-vlo)
+}
+
+// valueAt returns the k-th smallest value (0-based) of the histogram.
+func valueAt(hist []lagBin, k int64) float64 {
+	for _, b := range hist {
+		if k < b.n {
+			return float64(b.sec)
+		}
+		k -= b.n
+	}
+	return float64(hist[len(hist)-1].sec)
 }
 
 func topErrors(ctx context.Context, tx pgx.Tx, r *Report, opts Options) error {
