@@ -44,6 +44,8 @@ func TestChaos(t *testing.T) {
 	require.Equal(t, 500, rep.Denied.Total)
 	require.Equal(t, 500, rep.Invalid.Total)
 	require.Positive(t, rep.Bound.LogLines, "the secret scan must have read the sidecars' logs")
+	require.Equal(t, []string{"report", "status"}, rep.OperatorCommands, "report and status must run as the sidecar role")
+	require.Equal(t, 9000, rep.ReportBuckets["attributable"])
 }
 
 // TestHelpAndConfigNeverShowSecrets runs the built binary's help, run -h
@@ -98,6 +100,9 @@ func TestReportFailsOnEachBrokenCheck(t *testing.T) {
 			Invalid: Tally{Total: 1, Skipped: 1}, Duplicates: 3, Bound: Bound{Total: 3}, MetricsAddrs: []string{"127.0.0.1:1"}}
 	}
 	require.True(t, good().Passed())
+	agree := good()
+	agree.ReportBuckets = map[string]int{"attributable": 18, "consent_denied": 1, "missing_client_id": 1}
+	require.True(t, agree.Passed(), agree.Failures())
 	for name, breakIt := range map[string]func(r *Report){
 		"lost":             func(r *Report) { r.Lost = 1 },
 		"stuck":            func(r *Report) { r.Stuck = 1 },
@@ -110,6 +115,9 @@ func TestReportFailsOnEachBrokenCheck(t *testing.T) {
 		"leak":             func(r *Report) { r.Leaks = []string{"x"} },
 		"public metrics":   func(r *Report) { r.MetricsAddrs = []string{"0.0.0.0:9464"} },
 		"error":            func(r *Report) { r.Errors = []string{"x"} },
+		"report disagrees": func(r *Report) {
+			r.ReportBuckets = map[string]int{"attributable": 17, "consent_denied": 1, "invalid": 1}
+		},
 	} {
 		r := good()
 		breakIt(r)

@@ -45,6 +45,7 @@ func (s *scenario) check(ctx context.Context, emu *emulator, sup *supervisor) er
 	r.Bound.Kills = r.Kills + len(r.UnexpectedExits)
 	r.Bound.PerKill = inFlightBatches * batchSize
 	logs := append(sup.logFiles(), filepath.Join(s.workDir, "migrate.log"))
+	logs = append(logs, s.operatorCommands(ctx)...)
 	r.Bound.LogLines, err = scanLogs(logs, s.sec, &r.Bound, &r.Leaks, &r.MetricsAddrs)
 	if err != nil {
 		return err

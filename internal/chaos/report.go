@@ -41,11 +41,17 @@ type Report struct {
 
 	Emulator     ga4test.Stats `json:"emulator"`
 	MetricsAddrs []string      `json:"metrics_addrs"`
-	Scraped      int           `json:"endpoints_scraped"`
-	Leaks        []string      `json:"secret_leaks"`
-	Notes        []string      `json:"notes"`
-	Errors       []string      `json:"errors"`
-	WorkDir      string        `json:"work_dir,omitempty"`
+	// OperatorCommands lists the commands that ran as the sidecar role.
+	OperatorCommands []string `json:"operator_commands"`
+	// ReportBuckets is `ga4-outbox report`'s conversions per bucket: every
+	// good row attributable, denied rows consent_denied, invalid rows
+	// invalid (or missing_client_id for the UUID client ids).
+	ReportBuckets map[string]int `json:"report_buckets"`
+	Scraped       int            `json:"endpoints_scraped"`
+	Leaks         []string       `json:"secret_leaks"`
+	Notes         []string       `json:"notes"`
+	Errors        []string       `json:"errors"`
+	WorkDir       string         `json:"work_dir,omitempty"`
 }
 
 // Tally counts rows of one kind and how many ended as they must.
@@ -99,6 +105,12 @@ func (r *Report) Failures() []string {
 		add(!strings.HasPrefix(a, "127.0.0.1:"), "metrics server bound to %s, not loopback", a)
 	}
 	add(len(r.MetricsAddrs) == 0, "no sidecar logged its metrics address")
+	if r.ReportBuckets != nil {
+		b := r.ReportBuckets
+		add(b["attributable"] != r.Good.Total || b["consent_denied"] != r.Denied.Total ||
+			b["invalid"]+b["missing_client_id"] != r.Invalid.Total || len(b) > 4,
+			"the attribution report disagrees with the rows: %v", b)
+	}
 	add(len(r.Errors) != 0, "errors: %s", strings.Join(r.Errors, "; "))
 	return f
 }
@@ -125,6 +137,8 @@ func (r *Report) Print(w io.Writer) {
 		r.Duplicates, b.Total, b.DroppedConnEvents, b.Kills, b.PerKill, b.UnmarkedRows, b.LeaseLostRows)
 	fmt.Fprintf(w, "  throughput                  %.0f rows/s (%.1fs from first write to drained)\n", r.RowsPerSecond, r.Seconds)
 	fmt.Fprintf(w, "  metrics addresses           %s\n", strings.Join(r.MetricsAddrs, ", "))
+	fmt.Fprintf(w, "  as the sidecar role         run, %s\n", strings.Join(r.OperatorCommands, ", "))
+	fmt.Fprintf(w, "  report buckets              %v\n", r.ReportBuckets)
 	fmt.Fprintf(w, "  secret scan                 %d log lines, %d /metrics /healthz /readyz answers, %d leaks\n", b.LogLines, r.Scraped, len(r.Leaks))
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)

@@ -118,8 +118,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	s.rep.scanErrors(s.sec)
 	if !s.rep.Passed() && s.workDir != "" && !o.Keep && o.WorkDir == "" {
-		s.rep.WorkDir = s.workDir
-		s.o.Keep = true
+		s.rep.WorkDir = s.workDir // logs kept for the post-mortem
+		s.keepWorkDir = true
 	}
 	s.cleanup()
 	if err != nil {
@@ -137,12 +137,14 @@ type scenario struct {
 	adminURL string // the owner, with the password
 	dbURL    string // the sidecars', with the password
 	roles    *roles
-	writers  *pgxpool.Pool
-	dropDB   func()
-	pool     *pgxpool.Pool
-	mu       sync.Mutex
-	errs     []string
-	cleanups []func()
+	// keepWorkDir keeps the logs after a failed check.
+	keepWorkDir bool
+	writers     *pgxpool.Pool
+	dropDB      func()
+	pool        *pgxpool.Pool
+	mu          sync.Mutex
+	errs        []string
+	cleanups    []func()
 }
 
 // addErr records a problem that does not stop the scenario.
@@ -275,7 +277,7 @@ func (s *scenario) cleanup() {
 	if s.dropDB != nil && !s.o.Keep {
 		s.dropDB()
 	}
-	if s.workDir != "" && !s.o.Keep && s.o.WorkDir == "" {
+	if s.workDir != "" && !s.o.Keep && !s.keepWorkDir && s.o.WorkDir == "" {
 		_ = os.RemoveAll(s.workDir)
 	}
 }
