@@ -35,7 +35,9 @@ const sqlFindDuplicate = `
 SELECT id FROM ga4_outbox.events WHERE event_name = $1 AND transaction_id = $2`
 
 // sqlClaim leases up to $2 due pending rows to this worker in one
-// statement, nearest attribution deadline first (events_claim_idx). The rows
+// statement, nearest attribution deadline first (events_claim_idx). The
+// = ANY(ARRAY(...)) form makes the UPDATE use the primary key instead of
+// hash-joining against a scan of the whole table. The rows
 // stay pending; next_attempt_at moves to the lease end, so a worker that dies
 // leaves them claimable when the lease expires. $1 now, $3 lease end,
 // $4 lease owner, $5 lease token.
@@ -50,8 +52,7 @@ WITH picked AS (
 UPDATE ga4_outbox.events AS e
    SET next_attempt_at = $3, lease_owner = $4, lease_token = $5,
        attempts = e.attempts + 1, updated_at = $1
-  FROM picked
- WHERE e.id = picked.id
+ WHERE e.id = ANY (ARRAY(SELECT id FROM picked))
 RETURNING e.id, e.attempts, e.event_name, COALESCE(e.transaction_id, ''),
           COALESCE(e.value::text, ''), COALESCE(e.currency, ''), e.params, e.user_properties,
           COALESCE(e.client_id, ''), COALESCE(e.session_id, ''), COALESCE(e.user_id, ''),
@@ -61,7 +62,7 @@ RETURNING e.id, e.attempts, e.event_name, COALESCE(e.transaction_id, ''),
           COALESCE(e.source, ''), COALESCE(e.measurement_id, '')`
 
 // sqlMark records a batch's results in one statement, fenced by the lease
-// token: rows another worker has claimed since (this lease expired) are
+// token (id = ANY($1) lets the planner use the primary key): rows another worker has claimed since (this lease expired) are
 // left alone. An empty error keeps last_error; a retried row gets its
 // backoff in next_attempt_at. $1 ids, $2 statuses, $3 reasons, $4 errors,
 // $5 next attempt times, $6 now, $7 lease token.
@@ -76,7 +77,8 @@ UPDATE ga4_outbox.events AS e
        updated_at = $6::timestamptz
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
        AS m(id, status, reason, last_error, next_attempt_at)
- WHERE e.id = m.id AND e.lease_token = $7 AND e.status = 'pending'`
+ WHERE e.id = ANY ($1::bigint[]) AND e.id = m.id
+   AND e.lease_token = $7 AND e.status = 'pending'`
 
 // sqlPending counts pending rows (leased and backing off included), finds
 // the earliest next_attempt_at of the rows no worker holds, and counts the

@@ -37,6 +37,13 @@ type Config struct {
 	// EngagementTimeMsec is sent as engagement_time_msec. Zero means
 	// ga4.DefaultEngagementTimeMsec.
 	EngagementTimeMsec int64
+	// QuickRetries is how many times a request that failed in transport
+	// (connection reset or closed before an answer: no HTTP status) is sent
+	// again at once, before the row goes back to the outbox with backoff.
+	// GA deduplicates purchases by transaction_id, so a request that had
+	// been read costs at most one duplicate of other events. Defaults to 1;
+	// negative disables.
+	QuickRetries int
 	// Now is the clock for building (timestamps are clamped to it).
 	// Defaults to time.Now.
 	Now func() time.Time
@@ -55,6 +62,7 @@ var _ outbox.Sender = (*Sender)(nil)
 func New(client *ga4.Client, cfg *Config) (*Sender, error) {
 	c := *cfg
 	c.Concurrency = cmp.Or(c.Concurrency, 32)
+	c.QuickRetries = max(cmp.Or(c.QuickRetries, 1), 0)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -113,12 +121,25 @@ func (s *Sender) Send(ctx context.Context, rows []outbox.Row) []outbox.Result {
 			}
 			wg.Go(func() {
 				defer func() { <-s.slots }()
-				setAll(results, b.Keys, Classify(s.client.Send(ctx, p.id, p.secret, &b.Request)))
+				setAll(results, b.Keys, Classify(s.send(ctx, p, &b.Request)))
 			})
 		}
 	}
 	wg.Wait()
 	return results
+}
+
+// send posts one request, again at once after a transport failure.
+func (s *Sender) send(ctx context.Context, p *property, r *ga4.Request) error {
+	err := s.client.Send(ctx, p.id, p.secret, r)
+	for range s.cfg.QuickRetries {
+		var se *ga4.SendError
+		if err == nil || ctx.Err() != nil || !errors.As(err, &se) || se.StatusCode != 0 || !se.Retryable {
+			break
+		}
+		err = s.client.Send(ctx, p.id, p.secret, r)
+	}
+	return err
 }
 
 // build fills results for rows that must not be sent and returns the

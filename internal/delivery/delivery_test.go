@@ -239,13 +239,31 @@ func TestMaxAttemptsFails(t *testing.T) {
 
 func TestDroppedConnectionIsRetried(t *testing.T) {
 	t.Parallel()
-	b := setup(t, ga4test.Faults{NextDrop: 1})
-	id := b.enqueue(t, conversion("T-drop"))
-	b.drain(t)
-	require.Equal(t, outbox.StatusDelivered, b.state(t, id).Status)
-	st := b.emu.Stats()
-	require.Equal(t, 1, st.FaultsDrop)
-	require.Equal(t, 1, st.Duplicates, "the dropped request had been read: GA dedups the purchase by transaction_id")
+
+	t.Run("QuickRetryInTheSameAttempt", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, ga4test.Faults{NextDrop: 1})
+		id := b.enqueue(t, conversion("T-drop"))
+		stats := b.drain(t)
+		require.Equal(t, rowState{outbox.StatusDelivered, "", "", 1}, b.state(t, id))
+		require.Zero(t, stats.Retried)
+		st := b.emu.Stats()
+		require.Equal(t, 1, st.FaultsDrop)
+		require.Equal(t, 1, st.Duplicates, "the dropped request had been read: GA dedups the purchase by transaction_id")
+	})
+
+	t.Run("BackToTheOutboxWhenQuickRetryFails", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, ga4test.Faults{NextDrop: 2})
+		id := b.enqueue(t, conversion("T-drop-2"))
+		stats := b.drain(t)
+		st := b.state(t, id)
+		require.Equal(t, outbox.StatusDelivered, st.Status)
+		require.Equal(t, 2, st.Attempts)
+		require.NotEmpty(t, st.LastError)
+		require.EqualValues(t, 1, stats.Retried)
+		require.Equal(t, 2, b.emu.Stats().FaultsDrop)
+	})
 }
 
 func TestRoutingByMeasurementID(t *testing.T) {
