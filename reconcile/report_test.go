@@ -258,3 +258,31 @@ func TestBuildErrors(t *testing.T) {
 		require.ErrorContains(t, err, "run reconcile.orders_query")
 	})
 }
+
+// TestLagPercentilesMatchPostgres: the histogram percentiles equal
+// PostgreSQL's percentile_cont over the same whole-second lags.
+func TestLagPercentilesMatchPostgres(t *testing.T) {
+	t.Parallel()
+	tx := pgtest.Tx(t)
+	ctx := context.Background()
+	_, err := tx.Exec(ctx, `
+	INSERT INTO ga4_outbox.events (transaction_id, value, currency, client_id, session_id, occurred_at, delivered_at, status, attempts)
+	SELECT 'lag' || g, 1, 'EUR', '1.2', '1772359200', timestamptz '2026-03-01 12:00Z',
+	       timestamptz '2026-03-01 12:00Z' + ((g * 7919) % 100003) * interval '1 second', 'delivered', 1
+	FROM generate_series(1, 1001) g`)
+	require.NoError(t, err)
+	var p50, p95, maxLag float64
+	require.NoError(t, tx.QueryRow(ctx, `
+	SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l), percentile_cont(0.95) WITHIN GROUP (ORDER BY l), max(l)
+	FROM (SELECT date_part('epoch', delivered_at - occurred_at) AS l FROM ga4_outbox.events
+	      WHERE transaction_id LIKE 'lag%') x`).Scan(&p50, &p95, &maxLag))
+	o := fixtureOptions(false)
+	o.Since, o.Until = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC)
+	r, err := reconcile.Build(ctx, tx, o)
+	require.NoError(t, err)
+	require.EqualValues(t, 1001, r.Health.Delivered)
+	require.InDelta(t, p50, r.Health.LagP50Seconds, 1e-6)
+	require.InDelta(t, p95, r.Health.LagP95Seconds, 1e-6)
+	require.InDelta(t, maxLag, r.Health.LagMaxSeconds, 1e-6)
+	require.NotEqual(t, r.Health.LagP50Seconds, r.Health.LagP95Seconds)
+}
