@@ -39,38 +39,51 @@ type rowSet struct {
 	names, tids, values, currencies, params, clients, sources, consents []string
 }
 
-// chunk builds rows [from, to). Invalid rows rotate through four defects
-// real integrations have: a 4-letter currency, a UUID client id, a
-// reserved event name and a param value over 100 characters.
+// chaosRow is one conversion before it goes into a rowSet.
+type chaosRow struct {
+	name, currency, client, params, consent string
+}
+
+// chunk builds rows [from, to).
 func chunk(from, to int) rowSet {
 	var r rowSet
-	long := strings.Repeat("x", 101)
 	for i := from; i < to; i++ {
-		name, cur, client, params, consent := "purchase", "EUR", fmt.Sprintf("%d.1700000000", 100_000_000+i%5000), fmt.Sprintf(`{"items":[{"item_id":"SKU-%d","price":%d.99,"quantity":1}]}`, i%97, i%50), "granted"
-		if i%2 == 1 {
-			cur = "USD"
-		}
-		switch kindOf(i) {
-		case kindDenied:
-			consent = "denied"
-		case kindInvalid:
-			switch (i / 20) % 4 {
-			case 0:
-				cur = "EURO"
-			case 1:
-				client = fmt.Sprintf("7c9e6679-7425-40de-944b-%012d", i)
-			case 2:
-				name = "session_start"
-			case 3:
-				params = `{"coupon":"` + long + `"}`
-			}
-		}
-		r.names, r.tids, r.currencies = append(r.names, name), append(r.tids, txID(i)), append(r.currencies, cur)
+		c := rowFor(i)
+		r.names, r.tids, r.currencies = append(r.names, c.name), append(r.tids, txID(i)), append(r.currencies, c.currency)
 		r.values = append(r.values, strconv.Itoa(i%50)+".99")
-		r.params, r.clients, r.sources = append(r.params, params), append(r.clients, client), append(r.sources, kindOf(i))
-		r.consents = append(r.consents, consent)
+		r.params, r.clients, r.sources = append(r.params, c.params), append(r.clients, c.client), append(r.sources, kindOf(i))
+		r.consents = append(r.consents, c.consent)
 	}
 	return r
+}
+
+// rowFor builds conversion i: a purchase in EUR or USD from one of 5,000
+// browsers. Denied rows have analytics_storage denied; invalid rows rotate
+// through four defects real integrations have: a 4-letter currency, a UUID
+// client id, a reserved event name and a param value over 100 characters.
+func rowFor(i int) chaosRow {
+	c := chaosRow{name: "purchase", currency: "EUR", client: fmt.Sprintf("%d.1700000000", 100_000_000+i%5000),
+		params:  fmt.Sprintf(`{"items":[{"item_id":"SKU-%d","price":%d.99,"quantity":1}]}`, i%97, i%50),
+		consent: "granted"}
+	if i%2 == 1 {
+		c.currency = "USD"
+	}
+	switch kindOf(i) {
+	case kindDenied:
+		c.consent = "denied"
+	case kindInvalid:
+		switch (i / 20) % 4 {
+		case 0:
+			c.currency = "EURO"
+		case 1:
+			c.client = fmt.Sprintf("7c9e6679-7425-40de-944b-%012d", i)
+		case 2:
+			c.name = "session_start"
+		case 3:
+			c.params = `{"coupon":"` + strings.Repeat("x", 101) + `"}`
+		}
+	}
+	return c
 }
 
 // insertSQL is a raw multi-row INSERT as a non-Go application would write
