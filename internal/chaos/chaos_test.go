@@ -71,12 +71,12 @@ func TestHelpAndConfigNeverShowSecrets(t *testing.T) {
 // an unmarked batch, lost leases and a metrics address.
 func TestScanLogsFindsLeaksAndBound(t *testing.T) {
 	t.Parallel()
-	sec := secrets{apiSecret: "s3cret-abc", dbPassword: "pw-xyz"}
+	sec := secrets{apiSecret: "mp-secret-0123456789abcdef01234567", dbPassword: "pw-xyz"}
 	path := filepath.Join(t.TempDir(), "sidecar1-01.log")
 	log := `{"level":"INFO","msg":"metrics server listening","addr":"127.0.0.1:4321"}
 {"level":"ERROR","msg":"outbox batch not marked; its rows are retried when the lease expires","rows":200,"err":"x"}
 {"level":"DEBUG","msg":"outbox batch marked","rows":200,"lease_lost":7}
-{"level":"ERROR","msg":"send failed","err":"GET http://x/mp/collect?api_secret=s3cret-abc"}
+{"level":"ERROR","msg":"send failed","err":"GET http://x/mp/collect?api_secret=mp-secret-0123456789abcdef012..."}
 not json with pw-xyz
 `
 	require.NoError(t, os.WriteFile(path, []byte(log), 0o644))
