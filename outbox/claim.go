@@ -12,8 +12,9 @@ import (
 
 // batch is one claimed set of rows and the lease that fences their marking.
 type batch struct {
-	token [16]byte
-	rows  []Row
+	token    [16]byte
+	rows     []Row
+	released bool // shutdown cut the send short: retries are due at once
 }
 
 // claim leases up to BatchSize due rows to this worker (one statement).
@@ -65,7 +66,10 @@ func (p *Poller) mark(ctx context.Context, b *batch, results []Result) (lost int
 		res := &results[i]
 		ids[i], statuses[i], reasons[i], errs[i] = b.rows[i].ID, res.Status, res.Reason, res.Error
 		if res.Status == StatusPending {
-			next[i] = now.Add(p.retryDelay(b.rows[i].Attempt, res.RetryAfter))
+			next[i] = now
+			if !b.released {
+				next[i] = now.Add(p.retryDelay(b.rows[i].Attempt, res.RetryAfter))
+			}
 		}
 	}
 	tag, err := p.db.Exec(ctx, sqlMark, ids, statuses, reasons, errs, next, now, b.token)

@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// claimTimeout bounds one claim statement.
+const claimTimeout = 30 * time.Second
+
 // engine pipelines batches: up to InFlightBatches claimed batches are being
 // sent while the next one is claimed.
 type engine struct {
@@ -30,7 +33,15 @@ func (e *engine) dispatch(ctx context.Context) (int, error) {
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
-	b, err := e.p.claim(ctx)
+	if ctx.Err() != nil {
+		<-e.slots
+		return 0, ctx.Err()
+	}
+	// A claim that started completes even if ctx ends meanwhile, so its
+	// rows are sent (within the grace) instead of waiting out their lease.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
+	b, err := e.p.claim(cctx)
+	cancel()
 	if err != nil || len(b.rows) == 0 {
 		<-e.slots
 		return 0, err

@@ -93,8 +93,11 @@ func (p *Poller) process(sendCtx context.Context, b *batch) (retryIn time.Durati
 		start := time.Now()
 		out := p.sender.Send(sendCtx, send)
 		p.metrics.sendDuration.Observe(time.Since(start).Seconds())
+		// Sends cut short by shutdown are released for the next worker at
+		// once, without backoff and without using up the last attempt.
+		b.released = sendCtx.Err() != nil
 		for j, i := range idx {
-			results[i] = p.settle(&b.rows[i], resultAt(out, j))
+			results[i] = p.settle(&b.rows[i], resultAt(out, j), b.released)
 		}
 	}
 	markCtx, cancel := context.WithTimeout(context.WithoutCancel(sendCtx), markTimeout)
@@ -143,7 +146,7 @@ func resultAt(out []Result, j int) Result {
 }
 
 // settle applies the attempt limit and fills what the schema requires.
-func (p *Poller) settle(r *Row, res Result) Result {
+func (p *Poller) settle(r *Row, res Result, released bool) Result {
 	switch res.Status {
 	case StatusDelivered:
 		if r.GeneratedClientID {
@@ -151,7 +154,7 @@ func (p *Poller) settle(r *Row, res Result) Result {
 		}
 	case StatusPending:
 		res.Reason = ""
-		if r.Attempt >= p.cfg.MaxAttempts {
+		if r.Attempt >= p.cfg.MaxAttempts && !released {
 			res.Status, res.Reason = StatusFailed, ReasonMaxAttempts
 		}
 	case StatusFailed:

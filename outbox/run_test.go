@@ -124,6 +124,8 @@ func TestShutdown(t *testing.T) {
 		id := b.enqueue(t, conversion("T-cut"))
 		s := &blockingSender{started: make(chan struct{}, 1), release: make(chan struct{})}
 		b.cfg.ShutdownGrace = 10 * time.Millisecond
+		b.cfg.BackoffInitial, b.cfg.BackoffMax = time.Hour, time.Hour
+		b.cfg.MaxAttempts = 1 // the cut-short send must not use up the last attempt
 		p, err := outbox.New(b.pool, s, b.cfg)
 		require.NoError(t, err)
 		cancel := startRun(t, p)
@@ -135,6 +137,9 @@ func TestShutdown(t *testing.T) {
 		var leased bool
 		require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT lease_token IS NOT NULL FROM ga4_outbox.events WHERE id = $1`, id).Scan(&leased))
 		require.False(t, leased, "the result was marked, not left to the lease")
+		var due bool
+		require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT next_attempt_at <= now() FROM ga4_outbox.events WHERE id = $1`, id).Scan(&due))
+		require.True(t, due, "released for the next worker at once, no backoff")
 	})
 }
 
