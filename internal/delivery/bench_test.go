@@ -207,6 +207,7 @@ func trickle(b *testing.B, rate int, d time.Duration) {
 	go func() { done <- p.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
+	producer := openPool(b, r.pool.Config().ConnString()) // the application's own pool
 	n := int(d.Seconds()) * rate
 	committed := make([]time.Time, n)
 	var seq atomic.Int64
@@ -216,7 +217,7 @@ func trickle(b *testing.B, rate int, d time.Duration) {
 	for i := range n {
 		<-tick.C
 		go func() {
-			err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+			err := pgx.BeginFunc(ctx, producer, func(tx pgx.Tx) error {
 				c := trickleConversion(i)
 				_, err := outbox.Enqueue(ctx, tx, c)
 				return err
