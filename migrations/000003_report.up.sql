@@ -1,12 +1,12 @@
 -- ga4-outbox schema, version 3: what the reconciliation report reads.
 --
--- 1. The attribution inputs as stored generated columns. Whether client_id
---    is usable and when the session started are pure functions of the raw
---    ids; computing them once per write instead of once per row per report
---    keeps the report over 10 M rows inside its time budget (the regular
---    expressions cost more than the rest of the scan). The functions are the
---    same rules as ga4.NormalizeClientID and ga4.ParseSessionID; the report's
---    tests cross-check them row by row.
+-- 1. The classification as stored generated columns. The bucket of a row
+--    is a pure function of its columns; computing it once per write instead
+--    of once per row per report keeps the report over 10 M rows inside its
+--    time budget (the regular expressions alone cost more than the scan).
+--    The functions are the same rules as ga4.NormalizeClientID,
+--    ga4.ParseSessionID and ga4.CheckAttribution; the report's tests
+--    cross-check them row by row.
 -- 2. Indexes: occurred_at for report windows, a partial one for last errors.
 --
 -- Upgrading a large existing outbox: ADD COLUMN ... STORED rewrites the
@@ -44,23 +44,73 @@ SELECT CASE
 END
 $$;
 
--- session_start: the session start of a session_id as captured (trimmed,
--- "%24" read as "$"), NULL when unusable.
-CREATE FUNCTION ga4_outbox.session_start(session_id text) RETURNS timestamptz
+-- session_epoch: the session start of a session_id as captured (trimmed,
+-- "%24" read as "$") in Unix seconds, NULL when unusable.
+CREATE FUNCTION ga4_outbox.session_epoch(session_id text) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT to_timestamp(ga4_outbox.session_sid(replace(btrim(session_id, E' \t\n\r\v\f'), '%24', '$'))::bigint)
+SELECT ga4_outbox.session_sid(replace(btrim(session_id, E' \t\n\r\v\f'), '%24', '$'))::bigint
 $$;
 
-ALTER TABLE ga4_outbox.events
-    ADD COLUMN client_id_ok boolean
-        GENERATED ALWAYS AS (ga4_outbox.client_id_ok(client_id)) STORED,
-    ADD COLUMN session_start timestamptz
-        GENERATED ALWAYS AS (ga4_outbox.session_start(session_id)) STORED;
+-- bucket_reason: "bucket:reason", the report's classification of one row
+-- (docs/REPORT.md), the same rule as ga4.CheckAttribution. Sent time is
+-- delivered_at; the event time is session_event_at (in the session), else
+-- occurred_at, clamped to the delivery. The ids are tested first
+-- (attributable and late need both), which is equivalent to the documented
+-- precedence. Stuck (pending and old) depends on the clock, so the report
+-- decides it.
+CREATE FUNCTION ga4_outbox.bucket_reason(
+    status text, reason text, client_id text, session_id text,
+    session_event_at timestamptz, occurred_at timestamptz, delivered_at timestamptz)
+    RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN ga4_outbox.client_id_ok(client_id)
+         AND NOT (status = 'skipped' AND reason IS NOT DISTINCT FROM 'missing_client_id')
+         AND ga4_outbox.session_epoch(session_id) IS NULL THEN
+      CASE WHEN coalesce(session_id, '') = '' THEN 'missing_session_id:no_session_id'
+           ELSE 'missing_session_id:invalid_session_id' END
+    WHEN NOT ga4_outbox.client_id_ok(client_id)
+         OR (status = 'skipped' AND reason IS NOT DISTINCT FROM 'missing_client_id') THEN
+      CASE WHEN status = 'skipped' AND reason IS NOT DISTINCT FROM 'missing_client_id'
+             THEN 'missing_client_id:skipped_missing_client_id'
+           WHEN coalesce(client_id, '') = '' THEN 'missing_client_id:no_client_id'
+           ELSE 'missing_client_id:invalid_client_id' END
+    -- from here on both ids are usable
+    WHEN status = 'delivered' THEN
+      CASE
+        WHEN least(coalesce(session_event_at, occurred_at), delivered_at)
+             < to_timestamp(ga4_outbox.session_epoch(session_id)) THEN 'late:timestamp_before_session'
+        WHEN least(coalesce(session_event_at, occurred_at), delivered_at)
+             > to_timestamp(ga4_outbox.session_epoch(session_id) + 86400) THEN 'late:timestamp_outside_session'
+        WHEN session_event_at IS NULL AND least(occurred_at, delivered_at)
+             > to_timestamp(ga4_outbox.session_epoch(session_id) + 1800) THEN 'late:timestamp_outside_session'
+        WHEN delivered_at > to_timestamp(ga4_outbox.session_epoch(session_id) + 86400) THEN 'late:sent_after_24h'
+        ELSE 'attributable:'
+      END
+    WHEN status = 'skipped' AND reason = 'consent_denied' THEN 'consent_denied:'
+    WHEN status = 'skipped' AND reason = 'expired' THEN 'expired:expired'
+    WHEN status = 'skipped' THEN 'invalid:' || coalesce(reason, '')
+    WHEN status = 'failed' THEN 'failed:' || coalesce(reason, 'failed')
+    ELSE 'pending:'
+END
+$$;
 
-COMMENT ON COLUMN ga4_outbox.events.client_id_ok IS
-    'client_id is a usable GA4 client id (ga4.NormalizeClientID accepts it); read by the report.';
-COMMENT ON COLUMN ga4_outbox.events.session_start IS
-    'Session start parsed from session_id (ga4.ParseSessionID), NULL when unusable; read by the report.';
+-- What the report groups by, stored so that the planner sees plain columns
+-- with statistics (a CASE over several columns makes it expect millions of
+-- groups and give up on a parallel aggregate) and no row is classified at
+-- report time. Generated columns are recomputed by every UPDATE, so a
+-- status change moves the row to its new bucket.
+ALTER TABLE ga4_outbox.events
+    ADD COLUMN bucket_reason text GENERATED ALWAYS AS (ga4_outbox.bucket_reason(
+        status, reason, client_id, session_id, session_event_at, occurred_at, delivered_at)) STORED,
+    ADD COLUMN occurred_day date
+        GENERATED ALWAYS AS ((occurred_at AT TIME ZONE 'UTC')::date) STORED,
+    ADD COLUMN delivery_lag_s bigint
+        GENERATED ALWAYS AS (floor(date_part('epoch', delivered_at - occurred_at))::bigint) STORED;
+
+COMMENT ON COLUMN ga4_outbox.events.bucket_reason IS
+    'Report bucket and reason ("late:sent_after_24h"), from ga4_outbox.bucket_reason; read by the report.';
+COMMENT ON COLUMN ga4_outbox.events.occurred_day IS 'UTC date of occurred_at; the report''s by-day key.';
+COMMENT ON COLUMN ga4_outbox.events.delivery_lag_s IS 'Whole seconds from occurred_at to delivered_at; the report''s lag histogram key.';
 
 CREATE INDEX IF NOT EXISTS events_occurred_idx
     ON ga4_outbox.events (occurred_at);

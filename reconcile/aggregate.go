@@ -5,19 +5,19 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
 // cell is one group of aggregateSQL: conversions of one currency, source,
-// day, bucket, reason and stuck flag.
+// day, bucket and reason, with the stuck part of a pending group.
 type cell struct {
 	currency, source, day, bucket, detail string
-	stuck                                 bool
-	n                                     int64
-	revenue                               Amount
-	txMin, txMax                          string
+	n, stuck                              int64
+	revenue, stuckRevenue                 Amount
+	txMin, txMax, stuckMin, stuckMax      string
 	attemptsSum, attemptsMax              int64
 	retried, delivered                    int64
 	oldestPending                         *time.Time
@@ -41,13 +41,19 @@ func scanCell(row pgx.CollectableRow) (cell, error) {
 	var c cell
 	var day time.Time
 	var revenue string
-	err := row.Scan(&c.currency, &c.source, &day, &c.bucket, &c.detail, &c.stuck, &c.n, &revenue,
-		&c.txMin, &c.txMax, &c.attemptsSum, &c.attemptsMax, &c.retried, &c.delivered, &c.oldestPending)
+	var bucketReason, stuckRevenue string
+	err := row.Scan(&c.currency, &c.source, &day, &bucketReason, &c.n, &revenue, &c.txMin, &c.txMax,
+		&c.stuck, &stuckRevenue, &c.stuckMin, &c.stuckMax,
+		&c.attemptsSum, &c.attemptsMax, &c.retried, &c.delivered, &c.oldestPending)
 	if err != nil {
 		return c, err
 	}
+	c.bucket, c.detail, _ = strings.Cut(bucketReason, ":")
 	c.day = day.Format(time.DateOnly)
-	c.revenue, err = ParseAmount(revenue)
+	if c.revenue, err = ParseAmount(revenue); err != nil {
+		return c, err
+	}
+	c.stuckRevenue, err = ParseAmount(stuckRevenue)
 	return c, err
 }
 
@@ -64,7 +70,7 @@ type bucketAcc struct {
 	stuck   Count
 }
 
-func (s *bucketSet) add(bucket, detail string, stuck bool, n int64, revenue Amount) {
+func (s *bucketSet) add(bucket, detail string, n int64, revenue Amount, stuck Count) {
 	if s.buckets == nil {
 		s.buckets = map[string]*bucketAcc{}
 	}
@@ -83,9 +89,7 @@ func (s *bucketSet) add(bucket, detail string, stuck bool, n int64, revenue Amou
 		}
 		r.Conversions, r.Revenue = r.Conversions+n, r.Revenue.Add(revenue)
 	}
-	if stuck {
-		b.stuck.Conversions, b.stuck.Revenue = b.stuck.Conversions+n, b.stuck.Revenue.Add(revenue)
-	}
+	b.stuck.Conversions, b.stuck.Revenue = b.stuck.Conversions+stuck.Conversions, b.stuck.Revenue.Add(stuck.Revenue)
 }
 
 // list returns every bucket in precedence order (zeros included), without
@@ -140,17 +144,14 @@ func (g *aggregation) fill(r *Report, orders *ordersResult, examples int, now ti
 		for _, s := range []*bucketSet{
 			get(summary, c.currency), get(bySource, key{c.source, c.currency}), get(byDay, key{c.day, c.currency}),
 		} {
-			s.add(c.bucket, c.detail, c.stuck, c.n, c.revenue)
+			s.add(c.bucket, c.detail, c.n, c.revenue, Count{Conversions: c.stuck, Revenue: c.stuckRevenue})
 		}
 		g.health(&r.Health, c, now)
-		exBucket := c.bucket
-		if c.bucket == BucketPending {
-			exBucket = ""
-			if c.stuck {
-				exBucket = BucketPending
-			}
+		if c.bucket == BucketPending { // the problem is the stuck part
+			ex[c.bucket] = append(ex[c.bucket], c.stuckMin, c.stuckMax)
+		} else {
+			ex[c.bucket] = append(ex[c.bucket], c.txMin, c.txMax)
 		}
-		ex[exBucket] = append(ex[exBucket], c.txMin, c.txMax)
 	}
 	if r.Health.Delivered > 0 {
 		r.Health.AttemptsMean = roundTo(float64(r.Health.attemptsSum)/float64(r.Health.Delivered), 2)
@@ -158,7 +159,7 @@ func (g *aggregation) fill(r *Report, orders *ordersResult, examples int, now ti
 	if orders != nil {
 		r.Orders = orders.Orders
 		for _, cc := range orders.NotEnqueued {
-			get(summary, cc.Currency).add(BucketNotEnqueued, "", false, cc.Conversions, cc.Revenue)
+			get(summary, cc.Currency).add(BucketNotEnqueued, "", cc.Conversions, cc.Revenue, Count{})
 		}
 		ex[BucketNotEnqueued] = orders.examples
 	} else {
@@ -187,9 +188,7 @@ func (g *aggregation) health(h *Health, c cell, now time.Time) {
 	h.Retried += c.retried
 	if c.bucket == BucketPending {
 		h.Pending += c.n
-		if c.stuck {
-			h.Stuck += c.n
-		}
+		h.Stuck += c.stuck
 	}
 	if c.oldestPending != nil {
 		h.OldestPendingAgeSeconds = max(h.OldestPendingAgeSeconds, int64(now.Sub(*c.oldestPending)/time.Second))

@@ -86,7 +86,7 @@ func build(ctx context.Context, tx pgx.Tx, r *Report, opts Options, now time.Tim
 			return fmt.Errorf("set snapshot: %w", err)
 		}
 	}
-	if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 4; SET LOCAL work_mem = '256MB'; SET LOCAL TimeZone = 'UTC'`); err != nil {
+	if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 4; SET LOCAL jit = off`); err != nil {
 		return fmt.Errorf("tune report session: %w", err)
 	}
 	agg, err := aggregate(ctx, tx, opts.Since, opts.Until, now.Add(-opts.StuckAfter))

@@ -73,6 +73,9 @@ func goBucket(client, session, status, reason string, sessionAt *time.Time, occu
 		}
 		why = ga4.CheckAttribution(session, ev, sessionAt != nil, *delivered).Reason
 	}
+	if !clientOK {
+		why = "" // the report names the attribution reason of late rows only
+	}
 	switch {
 	case status == "delivered" && clientOK && sidOK && why == "":
 		return reconcile.BucketAttributable, why
@@ -102,7 +105,8 @@ func TestClassificationAgreesWithGA4(t *testing.T) {
 	insertFixture(t, tx, crossRows())
 	rows, err := tx.Query(context.Background(), `
 		SELECT transaction_id, coalesce(client_id, ''), coalesce(session_id, ''), status, coalesce(reason, ''),
-		       session_event_at, occurred_at, delivered_at, bucket, coalesce(att_reason, '')
+		       session_event_at, occurred_at, delivered_at, split_part(bucket_reason, ':', 1),
+		       CASE WHEN bucket_reason LIKE 'late:%' THEN split_part(bucket_reason, ':', 2) ELSE '' END
 		FROM (`+reconcile.ClassifySQL+`) k`, since, until)
 	require.NoError(t, err)
 	seenBuckets, seenReasons := map[string]int{}, map[string]int{}
