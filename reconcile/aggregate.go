@@ -12,21 +12,32 @@ import (
 )
 
 // cell is one group of aggregateSQL: conversions of one currency, source,
-// day, bucket and reason, with the stuck part of a pending group.
+// day, bucket and reason.
 type cell struct {
 	currency, source, day, bucket, detail string
-	n, stuck                              int64
-	revenue, stuckRevenue                 Amount
-	txMin, txMax, stuckMin, stuckMax      string
-	attemptsSum, attemptsMax              int64
-	retried, delivered                    int64
-	oldestPending                         *time.Time
+	n                                     int64
+	revenue                               Amount
+	txMin, txMax                          string
 }
 
-type aggregation struct{ cells []cell }
+// stuckCell is one group of pendingSQL.
+type stuckCell struct {
+	key          dayKey
+	n            int64
+	revenue      Amount
+	txMin, txMax string
+	oldest       time.Time
+}
+
+type dayKey struct{ currency, source, day string }
+
+type aggregation struct {
+	cells []cell
+	stuck map[dayKey]stuckCell
+}
 
 func aggregate(ctx context.Context, tx pgx.Tx, since, until, stuckBefore time.Time) (*aggregation, error) {
-	rows, err := tx.Query(ctx, aggregateSQL, since, until, stuckBefore)
+	rows, err := tx.Query(ctx, aggregateSQL, since, until)
 	if err != nil {
 		return nil, fmt.Errorf("aggregate window: %w", err)
 	}
@@ -34,27 +45,46 @@ func aggregate(ctx context.Context, tx pgx.Tx, since, until, stuckBefore time.Ti
 	if err != nil {
 		return nil, fmt.Errorf("aggregate window: %w", err)
 	}
-	return &aggregation{cells: cells}, nil
+	rows, err = tx.Query(ctx, pendingSQL, since, until, stuckBefore)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate pending rows: %w", err)
+	}
+	stuck, err := pgx.CollectRows(rows, scanStuck)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate pending rows: %w", err)
+	}
+	g := &aggregation{cells: cells, stuck: map[dayKey]stuckCell{}}
+	for _, s := range stuck {
+		g.stuck[s.key] = s
+	}
+	return g, nil
 }
 
 func scanCell(row pgx.CollectableRow) (cell, error) {
 	var c cell
 	var day time.Time
-	var revenue string
-	var bucketReason, stuckRevenue string
-	err := row.Scan(&c.currency, &c.source, &day, &bucketReason, &c.n, &revenue, &c.txMin, &c.txMax,
-		&c.stuck, &stuckRevenue, &c.stuckMin, &c.stuckMax,
-		&c.attemptsSum, &c.attemptsMax, &c.retried, &c.delivered, &c.oldestPending)
-	if err != nil {
+	var revenue, bucketReason string
+	if err := row.Scan(&c.currency, &c.source, &day, &bucketReason, &c.n, &revenue, &c.txMin, &c.txMax); err != nil {
 		return c, err
 	}
 	c.bucket, c.detail, _ = strings.Cut(bucketReason, ":")
 	c.day = day.Format(time.DateOnly)
-	if c.revenue, err = ParseAmount(revenue); err != nil {
-		return c, err
-	}
-	c.stuckRevenue, err = ParseAmount(stuckRevenue)
+	var err error
+	c.revenue, err = ParseAmount(revenue)
 	return c, err
+}
+
+func scanStuck(row pgx.CollectableRow) (stuckCell, error) {
+	var s stuckCell
+	var day time.Time
+	var revenue string
+	if err := row.Scan(&s.key.currency, &s.key.source, &day, &s.n, &revenue, &s.txMin, &s.txMax, &s.oldest); err != nil {
+		return s, err
+	}
+	s.key.day = day.Format(time.DateOnly)
+	var err error
+	s.revenue, err = ParseAmount(revenue)
+	return s, err
 }
 
 // bucketSet accumulates the buckets of one summary, source or day line.
@@ -144,17 +174,19 @@ func (g *aggregation) fill(r *Report, orders *ordersResult, examples int, now ti
 		for _, s := range []*bucketSet{
 			get(summary, c.currency), get(bySource, key{c.source, c.currency}), get(byDay, key{c.day, c.currency}),
 		} {
-			s.add(c.bucket, c.detail, c.n, c.revenue, Count{Conversions: c.stuck, Revenue: c.stuckRevenue})
+			s.add(c.bucket, c.detail, c.n, c.revenue, g.stuckOf(c))
 		}
-		g.health(&r.Health, c, now)
 		if c.bucket == BucketPending { // the problem is the stuck part
-			ex[c.bucket] = append(ex[c.bucket], c.stuckMin, c.stuckMax)
+			st := g.stuck[dayKey{c.currency, c.source, c.day}]
+			ex[c.bucket] = append(ex[c.bucket], st.txMin, st.txMax)
+			r.Health.Pending += c.n
 		} else {
 			ex[c.bucket] = append(ex[c.bucket], c.txMin, c.txMax)
 		}
 	}
-	if r.Health.Delivered > 0 {
-		r.Health.AttemptsMean = roundTo(float64(r.Health.attemptsSum)/float64(r.Health.Delivered), 2)
+	for _, s := range g.stuck {
+		r.Health.Stuck += s.n
+		r.Health.OldestPendingAgeSeconds = max(r.Health.OldestPendingAgeSeconds, int64(now.Sub(s.oldest)/time.Second))
 	}
 	if orders != nil {
 		r.Orders = orders.Orders
@@ -181,18 +213,13 @@ func get[K comparable](m map[K]*bucketSet, k K) *bucketSet {
 	return s
 }
 
-func (g *aggregation) health(h *Health, c cell, now time.Time) {
-	h.Delivered += c.delivered
-	h.attemptsSum += c.attemptsSum
-	h.AttemptsMax = max(h.AttemptsMax, c.attemptsMax)
-	h.Retried += c.retried
-	if c.bucket == BucketPending {
-		h.Pending += c.n
-		h.Stuck += c.stuck
+// stuckOf returns the stuck part of a pending cell.
+func (g *aggregation) stuckOf(c cell) Count {
+	if c.bucket != BucketPending {
+		return Count{}
 	}
-	if c.oldestPending != nil {
-		h.OldestPendingAgeSeconds = max(h.OldestPendingAgeSeconds, int64(now.Sub(*c.oldestPending)/time.Second))
-	}
+	s := g.stuck[dayKey{c.currency, c.source, c.day}]
+	return Count{Conversions: s.n, Revenue: s.revenue}
 }
 
 func summaries(m map[string]*bucketSet, withOrders bool) []CurrencySummary {

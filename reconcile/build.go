@@ -56,7 +56,8 @@ func (o Options) withDefaults() Options {
 }
 
 // Build computes the report for opts' window. It aggregates in PostgreSQL
-// (one parallel pass for the buckets, one for the lag histogram) and
+// (one parallel pass for the buckets, one for the lag histogram and
+// attempts, one over the few pending rows) and
 // never loads the window's rows into memory. Pass a pool or a connection so
 // it can raise max_parallel_workers_per_gather for its own transaction.
 func Build(ctx context.Context, db Querier, opts Options) (*Report, error) {
@@ -111,20 +112,28 @@ func lag(ctx context.Context, tx pgx.Tx, r *Report, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("query delivery lag: %w", err)
 	}
+	h := &r.Health
 	var hist []lagBin
-	var sec, n int64
+	var sec *int64
+	var n, attempts, attemptsMax, retried int64
 	var maxLag float64
-	_, err = pgx.ForEachRow(rows, []any{&sec, &n, &maxLag}, func() error {
-		hist = append(hist, lagBin{sec, n})
-		r.Health.LagMaxSeconds = max(r.Health.LagMaxSeconds, maxLag)
+	_, err = pgx.ForEachRow(rows, []any{&sec, &n, &maxLag, &attempts, &attemptsMax, &retried}, func() error {
+		if sec != nil { // NULL: delivered without delivered_at, no lag
+			hist = append(hist, lagBin{*sec, n})
+		}
+		h.Delivered, h.attemptsSum, h.Retried = h.Delivered+n, h.attemptsSum+attempts, h.Retried+retried
+		h.AttemptsMax, h.LagMaxSeconds = max(h.AttemptsMax, attemptsMax), max(h.LagMaxSeconds, maxLag)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("query delivery lag: %w", err)
 	}
+	if h.Delivered > 0 {
+		h.AttemptsMean = roundTo(float64(h.attemptsSum)/float64(h.Delivered), 2)
+	}
 	slices.SortFunc(hist, func(a, b lagBin) int { return cmp.Compare(a.sec, b.sec) })
-	r.Health.LagP50Seconds = percentileCont(hist, 0.5)
-	r.Health.LagP95Seconds = percentileCont(hist, 0.95)
+	h.LagP50Seconds = percentileCont(hist, 0.5)
+	h.LagP95Seconds = percentileCont(hist, 0.95)
 	return nil
 }
 

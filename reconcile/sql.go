@@ -18,10 +18,11 @@ FROM ga4_outbox.events e
 WHERE e.occurred_at >= $1 AND e.occurred_at < $2`
 
 // aggregateSQL groups the window by currency, source, day and
-// bucket:reason in one parallel pass. The groups are few (currencies x
-// sources x days x buckets), so Go folds them into the sections exactly;
-// the rows themselves never leave the database. Stuck (pending and created
-// before $3) is counted inside each group.
+// bucket:reason in one parallel pass with as few aggregates as possible
+// (they cost more than the scan). The groups are few (currencies x sources
+// x days x buckets), so Go folds them into the sections exactly; the rows
+// themselves never leave the database. min/max transaction_id give the
+// examples for free.
 const aggregateSQL = `
 SELECT coalesce(currency, '') AS currency,
        coalesce(source, '(none)') AS source,
@@ -30,28 +31,36 @@ SELECT coalesce(currency, '') AS currency,
        count(*) AS conversions,
        coalesce(sum(value), 0)::text AS revenue,
        coalesce(min(transaction_id), '') AS tx_min,
-       coalesce(max(transaction_id), '') AS tx_max,
-       count(*) FILTER (WHERE bucket_reason = 'pending:' AND created_at < $3) AS stuck,
-       coalesce(sum(value) FILTER (WHERE bucket_reason = 'pending:' AND created_at < $3), 0)::text AS stuck_revenue,
-       coalesce(min(transaction_id) FILTER (WHERE bucket_reason = 'pending:' AND created_at < $3), '') AS stuck_tx_min,
-       coalesce(max(transaction_id) FILTER (WHERE bucket_reason = 'pending:' AND created_at < $3), '') AS stuck_tx_max,
-       coalesce(sum(attempts) FILTER (WHERE status = 'delivered'), 0) AS attempts_sum,
-       coalesce(max(attempts) FILTER (WHERE status = 'delivered'), 0) AS attempts_max,
-       count(*) FILTER (WHERE status = 'delivered' AND attempts > 1) AS retried,
-       count(*) FILTER (WHERE status = 'delivered') AS delivered,
-       min(created_at) FILTER (WHERE bucket_reason = 'pending:') AS oldest_pending
+       coalesce(max(transaction_id), '') AS tx_max
 FROM ga4_outbox.events
 WHERE occurred_at >= $1 AND occurred_at < $2
 GROUP BY 1, 2, 3, 4`
 
-// lagSQL is the histogram of delivery lag in whole seconds (the generated
-// column delivery_lag_s) over delivered rows: one parallel hash aggregate
-// instead of a single-threaded sort of every delivered row; Go reads the
-// percentiles off it (percentileCont).
-const lagSQL = `
-SELECT delivery_lag_s, count(*), max(date_part('epoch', delivered_at - occurred_at))
+// pendingSQL splits the pending bucket: stuck rows (created before $3)
+// per currency, source and day, and the oldest pending row. Pending rows
+// are few and events_claim_idx holds exactly them.
+const pendingSQL = `
+SELECT coalesce(currency, '') AS currency,
+       coalesce(source, '(none)') AS source,
+       occurred_day,
+       count(*) FILTER (WHERE created_at < $3) AS stuck,
+       coalesce(sum(value) FILTER (WHERE created_at < $3), 0)::text AS stuck_revenue,
+       coalesce(min(transaction_id) FILTER (WHERE created_at < $3), '') AS stuck_tx_min,
+       coalesce(max(transaction_id) FILTER (WHERE created_at < $3), '') AS stuck_tx_max,
+       min(created_at) AS oldest
 FROM ga4_outbox.events
-WHERE occurred_at >= $1 AND occurred_at < $2 AND status = 'delivered' AND delivery_lag_s IS NOT NULL
+WHERE status = 'pending' AND bucket_reason = 'pending:' AND occurred_at >= $1 AND occurred_at < $2
+GROUP BY 1, 2, 3`
+
+// lagSQL is the histogram of delivery lag in whole seconds (the generated
+// column delivery_lag_s) over delivered rows, with their attempts: one
+// parallel hash aggregate instead of a single-threaded sort of every
+// delivered row; Go reads the percentiles off it (percentileCont).
+const lagSQL = `
+SELECT delivery_lag_s, count(*), coalesce(max(date_part('epoch', delivered_at - occurred_at)), 0),
+       sum(attempts), max(attempts), count(*) FILTER (WHERE attempts > 1)
+FROM ga4_outbox.events
+WHERE occurred_at >= $1 AND occurred_at < $2 AND status = 'delivered'
 GROUP BY 1`
 
 // topErrorsSQL lists the most frequent last errors (any status) in the
