@@ -45,6 +45,7 @@ func TestRender(t *testing.T) {
 	t.Run("table golden", func(t *testing.T) { golden(t, "report.txt", render(t, r, reconcile.FormatTable)) })
 	t.Run("markdown golden", func(t *testing.T) { golden(t, "report.md", render(t, r, reconcile.FormatMarkdown)) })
 	t.Run("csv golden", func(t *testing.T) { golden(t, "report.csv", render(t, r, reconcile.FormatCSV)) })
+	t.Run("html golden", func(t *testing.T) { golden(t, "report.html", render(t, r, reconcile.FormatHTML)) })
 
 	t.Run("json round-trips every number", func(t *testing.T) {
 		out := render(t, r, reconcile.FormatJSON)
