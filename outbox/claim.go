@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -72,7 +73,11 @@ func (p *Poller) mark(ctx context.Context, b *batch, results []Result) (lost int
 			}
 		}
 	}
-	tag, err := p.db.Exec(ctx, sqlMark, ids, statuses, reasons, errs, next, now, b.token)
+	// Planned for each call (not a cached generic plan): a generic plan does
+	// not know the batch size and nests a rescan of the unnest per row, which
+	// grows with the square of the batch (480 ms instead of ~20 ms for 1,000).
+	tag, err := p.db.Exec(ctx, sqlMark, pgx.QueryExecModeExec, ids, statuses, reasons, errs, next, now,
+		pgtype.UUID{Bytes: b.token, Valid: true})
 	if err != nil {
 		return 0, fmt.Errorf("mark outbox batch: %w", err)
 	}

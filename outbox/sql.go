@@ -78,7 +78,7 @@ UPDATE ga4_outbox.events AS e
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
        AS m(id, status, reason, last_error, next_attempt_at)
  WHERE e.id = ANY ($1::bigint[]) AND e.id = m.id
-   AND e.lease_token = $7 AND e.status = 'pending'`
+   AND e.lease_token = $7::uuid AND e.status = 'pending'`
 
 // sqlPending counts pending rows (leased and backing off included), finds
 // the earliest next_attempt_at of the rows no worker holds, and counts the
