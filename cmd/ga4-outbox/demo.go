@@ -16,6 +16,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
+	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
 	"github.com/ga4-outbox/ga4-outbox/internal/demo"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 	"github.com/ga4-outbox/ga4-outbox/reconcile"
@@ -125,7 +126,7 @@ func startDemoEmulator() (string, func(), error) {
 func demoDeliver(ctx context.Context, w io.Writer, pool *pgxpool.Pool, emuURL string, total int64) error {
 	cfg := config.Default()
 	cfg.GA4.MeasurementID, cfg.GA4.APISecret, cfg.GA4.Endpoint = demoMeasurementID, demoAPISecret, emuURL
-	sender, err := newMPSender(cfg, time.Now)
+	sender, err := delivery.FromConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

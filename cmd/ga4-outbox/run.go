@@ -13,6 +13,7 @@ import (
 
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
+	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
@@ -117,7 +118,7 @@ func shutdownSidecar(cfg *config.Config, logger *slog.Logger, jobs *jobScheduler
 
 // newRunPoller builds the poller from config.yaml.
 func newRunPoller(pool *pgxpool.Pool, cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) (*outbox.Poller, error) {
-	sender, err := newMPSender(cfg, time.Now)
+	sender, err := delivery.FromConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
