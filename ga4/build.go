@@ -46,7 +46,8 @@ type Conversion struct {
 
 // BuildEvent turns one conversion into a request for one client: client_id
 // normalised (a whole "GA1.1.x.y" cookie becomes "x.y"), session_id
-// normalised to a number, timestamp_micros = SessionEventAt else OccurredAt
+// normalised to a number (an unusable one is left out; see
+// usableSessionID), timestamp_micros = SessionEventAt else OccurredAt
 // (else now), clamped to now so it is never in the future, session_id and
 // engagement_time_msec in params, consent forwarded. It returns the request
 // and the validation messages (nil when valid): values it cannot normalise
@@ -57,7 +58,7 @@ func BuildEvent(c Conversion, now time.Time) (Request, []Message) {
 	if err != nil {
 		msgs = append(msgs, Message{FieldPath: "events[0].params", Code: CodeValueInvalid, Description: "params: " + err.Error()})
 	}
-	setParams(params, &c)
+	setParams(params, &c, now)
 	req := Request{
 		ClientID: normalizedClientID(c.ClientID),
 		UserID:   strings.TrimSpace(c.UserID),
@@ -76,7 +77,7 @@ func BuildEvent(c Conversion, now time.Time) (Request, []Message) {
 	return req, append(msgs, Validate(&req, now)...)
 }
 
-func setParams(p map[string]any, c *Conversion) {
+func setParams(p map[string]any, c *Conversion, now time.Time) {
 	if tid := strings.TrimSpace(c.TransactionID); tid != "" {
 		p["transaction_id"] = tid
 	}
@@ -90,14 +91,29 @@ func setParams(p map[string]any, c *Conversion) {
 	if cur := strings.TrimSpace(c.Currency); cur != "" {
 		p["currency"] = strings.ToUpper(cur)
 	}
-	if sid := strings.TrimSpace(c.SessionID); sid != "" {
-		if n, err := ParseSessionID(sid); err == nil {
-			p["session_id"] = n
-		} else {
-			p["session_id"] = sid
-		}
+	if n, ok := usableSessionID(c.SessionID, now); ok {
+		p["session_id"] = n
 	}
 	p["engagement_time_msec"] = cmpOr(c.EngagementTimeMsec, DefaultEngagementTimeMsec)
+}
+
+// usableSessionID parses a captured session_id. An unusable one (garbage,
+// milliseconds, before 2020, starting more than a day after now) is left
+// out of the payload rather than failing the row: the event is sent without
+// a session, so its revenue still counts, exactly as for a missing
+// session_id, and the report (which reads the raw column) shows the lost
+// attribution as invalid_session_id. A made-up session_id would create a
+// new, sourceless session in GA anyway (see the reference, section 2.2).
+func usableSessionID(raw string, now time.Time) (int64, bool) {
+	sid := strings.TrimSpace(raw)
+	if sid == "" {
+		return 0, false
+	}
+	n, err := ParseSessionID(sid)
+	if err != nil || n > now.Add(24*time.Hour).Unix() {
+		return 0, false
+	}
+	return n, true
 }
 
 func cmpOr(v, def int64) int64 {

@@ -129,6 +129,18 @@ func TestBuildEvent(t *testing.T) {
 		require.Equal(t, []string{"VALUE_INVALID events[0].params", "VALUE_INVALID user_properties"}, codesAndPaths(msgs))
 	})
 
+	t.Run("UnusableSessionIDIsLeftOut", func(t *testing.T) {
+		t.Parallel()
+		for _, sid := range []string{"1747136400123", "_ga_ABC123XYZ", "1500000000", "1747400000"} {
+			c := purchase()
+			c.SessionID = sid
+			req, msgs := ga4.BuildEvent(c, now)
+			require.Empty(t, msgs, "session_id %q: the row is still sent", sid)
+			require.NotContains(t, req.Events[0].Params, "session_id", "session_id %q", sid)
+			require.Contains(t, req.Events[0].Params, "engagement_time_msec")
+		}
+	})
+
 	t.Run("GarbageReportedNotPanicking", func(t *testing.T) {
 		t.Parallel()
 		c := ga4.Conversion{EventName: "purchase", Value: "12,50", ClientID: "a@b.example", SessionID: "1747136400123",
@@ -140,7 +152,6 @@ func TestBuildEvent(t *testing.T) {
 			"VALUE_INVALID client_id",
 			"VALUE_INVALID consent.ad_user_data",
 			"VALUE_INVALID events[0].params.value",
-			"VALUE_INVALID events[0].params.session_id",
 			"VALUE_REQUIRED events[0].params.transaction_id",
 			"VALUE_REQUIRED events[0].params.currency",
 		}, codesAndPaths(msgs))
