@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -62,10 +61,12 @@ func (p *Poller) mark(ctx context.Context, b *batch, results []Result) (lost int
 	reasons := make([]string, n)
 	errs := make([]string, n)
 	next := make([]time.Time, n)
+	tokens := make([]pgtype.UUID, n)
 	now := p.cfg.Now()
 	for i := range b.rows {
 		res := &results[i]
 		ids[i], statuses[i], reasons[i], errs[i] = b.rows[i].ID, res.Status, res.Reason, res.Error
+		tokens[i] = pgtype.UUID{Bytes: b.token, Valid: true}
 		if res.Status == StatusPending {
 			next[i] = now
 			if !b.released {
@@ -73,11 +74,7 @@ func (p *Poller) mark(ctx context.Context, b *batch, results []Result) (lost int
 			}
 		}
 	}
-	// Planned for each call (not a cached generic plan): a generic plan does
-	// not know the batch size and nests a rescan of the unnest per row, which
-	// grows with the square of the batch (480 ms instead of ~20 ms for 1,000).
-	tag, err := p.db.Exec(ctx, sqlMark, pgx.QueryExecModeExec, ids, statuses, reasons, errs, next, now,
-		pgtype.UUID{Bytes: b.token, Valid: true})
+	tag, err := p.db.Exec(ctx, sqlMark, ids, statuses, reasons, errs, next, now, tokens)
 	if err != nil {
 		return 0, fmt.Errorf("mark outbox batch: %w", err)
 	}
