@@ -1,5 +1,4 @@
 DROP INDEX IF EXISTS ga4_outbox.events_last_error_idx;
-DROP INDEX IF EXISTS ga4_outbox.events_pending_report_idx;
 DROP INDEX IF EXISTS ga4_outbox.events_delivered_lag_idx;
 DROP INDEX IF EXISTS ga4_outbox.events_occurred_idx;
 ALTER TABLE ga4_outbox.events

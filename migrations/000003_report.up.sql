@@ -8,7 +8,7 @@
 --    ga4.ParseSessionID and ga4.CheckAttribution; the report's tests
 --    cross-check them row by row.
 -- 2. Indexes: occurred_at for report windows, partial ones for the lag
---    histogram, pending rows and last errors.
+--    histogram and last errors.
 --
 -- Upgrading a large existing outbox: ADD COLUMN ... STORED rewrites the
 -- table under an exclusive lock, and golang-migrate runs this file in one
@@ -122,11 +122,6 @@ CREATE INDEX IF NOT EXISTS events_occurred_idx
 CREATE INDEX IF NOT EXISTS events_delivered_lag_idx
     ON ga4_outbox.events (occurred_at) INCLUDE (delivery_lag_s, attempts, delivered_at)
     WHERE status = 'delivered';
-
--- Stuck and oldest pending rows: pending rows are few, so is this index.
-CREATE INDEX IF NOT EXISTS events_pending_report_idx
-    ON ga4_outbox.events (occurred_at)
-    WHERE bucket_reason = 'pending:';
 
 CREATE INDEX IF NOT EXISTS events_last_error_idx
     ON ga4_outbox.events (occurred_at)

@@ -12,32 +12,20 @@ import (
 )
 
 // cell is one group of aggregateSQL: conversions of one currency, source,
-// day, bucket and reason.
+// day, bucket, reason and stuck flag.
 type cell struct {
 	currency, source, day, bucket, detail string
+	stuck                                 bool
 	n                                     int64
 	revenue                               Amount
 	txMin, txMax                          string
+	oldest                                time.Time
 }
 
-// stuckCell is one group of pendingSQL.
-type stuckCell struct {
-	key          dayKey
-	n            int64
-	revenue      Amount
-	txMin, txMax string
-	oldest       time.Time
-}
-
-type dayKey struct{ currency, source, day string }
-
-type aggregation struct {
-	cells []cell
-	stuck map[dayKey]stuckCell
-}
+type aggregation struct{ cells []cell }
 
 func aggregate(ctx context.Context, tx pgx.Tx, since, until, stuckBefore time.Time) (*aggregation, error) {
-	rows, err := tx.Query(ctx, aggregateSQL, since, until)
+	rows, err := tx.Query(ctx, aggregateSQL, since, until, stuckBefore)
 	if err != nil {
 		return nil, fmt.Errorf("aggregate window: %w", err)
 	}
@@ -45,46 +33,21 @@ func aggregate(ctx context.Context, tx pgx.Tx, since, until, stuckBefore time.Ti
 	if err != nil {
 		return nil, fmt.Errorf("aggregate window: %w", err)
 	}
-	rows, err = tx.Query(ctx, pendingSQL, since, until, stuckBefore)
-	if err != nil {
-		return nil, fmt.Errorf("aggregate pending rows: %w", err)
-	}
-	stuck, err := pgx.CollectRows(rows, scanStuck)
-	if err != nil {
-		return nil, fmt.Errorf("aggregate pending rows: %w", err)
-	}
-	g := &aggregation{cells: cells, stuck: map[dayKey]stuckCell{}}
-	for _, s := range stuck {
-		g.stuck[s.key] = s
-	}
-	return g, nil
+	return &aggregation{cells: cells}, nil
 }
 
 func scanCell(row pgx.CollectableRow) (cell, error) {
 	var c cell
 	var day time.Time
 	var revenue, bucketReason string
-	if err := row.Scan(&c.currency, &c.source, &day, &bucketReason, &c.n, &revenue, &c.txMin, &c.txMax); err != nil {
+	err := row.Scan(&c.currency, &c.source, &day, &bucketReason, &c.stuck, &c.n, &revenue, &c.txMin, &c.txMax, &c.oldest)
+	if err != nil {
 		return c, err
 	}
 	c.bucket, c.detail, _ = strings.Cut(bucketReason, ":")
 	c.day = day.Format(time.DateOnly)
-	var err error
 	c.revenue, err = ParseAmount(revenue)
 	return c, err
-}
-
-func scanStuck(row pgx.CollectableRow) (stuckCell, error) {
-	var s stuckCell
-	var day time.Time
-	var revenue string
-	if err := row.Scan(&s.key.currency, &s.key.source, &day, &s.n, &revenue, &s.txMin, &s.txMax, &s.oldest); err != nil {
-		return s, err
-	}
-	s.key.day = day.Format(time.DateOnly)
-	var err error
-	s.revenue, err = ParseAmount(revenue)
-	return s, err
 }
 
 // bucketSet accumulates the buckets of one summary, source or day line.
@@ -174,19 +137,14 @@ func (g *aggregation) fill(r *Report, orders *ordersResult, examples int, now ti
 		for _, s := range []*bucketSet{
 			get(summary, c.currency), get(bySource, key{c.source, c.currency}), get(byDay, key{c.day, c.currency}),
 		} {
-			s.add(c.bucket, c.detail, c.n, c.revenue, g.stuckOf(c))
+			s.add(c.bucket, c.detail, c.n, c.revenue, stuckPart(c))
 		}
-		if c.bucket == BucketPending { // the problem is the stuck part
-			st := g.stuck[dayKey{c.currency, c.source, c.day}]
-			ex[c.bucket] = append(ex[c.bucket], st.txMin, st.txMax)
-			r.Health.Pending += c.n
-		} else {
+		if c.bucket == BucketPending {
+			pending(&r.Health, c, now)
+		}
+		if c.bucket != BucketPending || c.stuck { // for pending the problem is the stuck part
 			ex[c.bucket] = append(ex[c.bucket], c.txMin, c.txMax)
 		}
-	}
-	for _, s := range g.stuck {
-		r.Health.Stuck += s.n
-		r.Health.OldestPendingAgeSeconds = max(r.Health.OldestPendingAgeSeconds, int64(now.Sub(s.oldest)/time.Second))
 	}
 	if orders != nil {
 		r.Orders = orders.Orders
@@ -213,13 +171,21 @@ func get[K comparable](m map[K]*bucketSet, k K) *bucketSet {
 	return s
 }
 
-// stuckOf returns the stuck part of a pending cell.
-func (g *aggregation) stuckOf(c cell) Count {
-	if c.bucket != BucketPending {
+// stuckPart returns the stuck part of a cell: all of it or nothing.
+func stuckPart(c cell) Count {
+	if !c.stuck {
 		return Count{}
 	}
-	s := g.stuck[dayKey{c.currency, c.source, c.day}]
-	return Count{Conversions: s.n, Revenue: s.revenue}
+	return Count{Conversions: c.n, Revenue: c.revenue}
+}
+
+// pending adds a pending cell to the health section.
+func pending(h *Health, c cell, now time.Time) {
+	h.Pending += c.n
+	if c.stuck {
+		h.Stuck += c.n
+	}
+	h.OldestPendingAgeSeconds = max(h.OldestPendingAgeSeconds, int64(now.Sub(c.oldest)/time.Second))
 }
 
 func summaries(m map[string]*bucketSet, withOrders bool) []CurrencySummary {

@@ -57,7 +57,7 @@ func (o Options) withDefaults() Options {
 
 // Build computes the report for opts' window. It aggregates in PostgreSQL
 // (one parallel pass for the buckets, one for the lag histogram and
-// attempts, one over the few pending rows) and
+// attempts) and
 // never loads the window's rows into memory. Pass a pool or a connection so
 // it can raise max_parallel_workers_per_gather for its own transaction.
 func Build(ctx context.Context, db Querier, opts Options) (*Report, error) {

@@ -17,40 +17,28 @@ SELECT e.*
 FROM ga4_outbox.events e
 WHERE e.occurred_at >= $1 AND e.occurred_at < $2`
 
-// aggregateSQL groups the window by currency, source, day and
-// bucket:reason in one parallel pass with as few aggregates as possible
-// (they cost more than the scan). The groups are few (currencies x sources
-// x days x buckets), so Go folds them into the sections exactly; the rows
-// themselves never leave the database. min/max transaction_id give the
-// examples for free.
+// aggregateSQL groups the window by currency, source, day, bucket:reason
+// and stuck (pending, created before $3) in one parallel pass with as few
+// aggregates as possible (they cost more than the scan). The planner
+// estimates a boolean group key as two groups, so the estimate stays small
+// enough for a parallel partial hash aggregate. The groups are few, so Go
+// folds them into the sections exactly; the rows themselves never leave
+// the database. min/max transaction_id give the examples for free;
+// min(created_at) of a pending group is its oldest pending row.
 const aggregateSQL = `
 SELECT coalesce(currency, '') AS currency,
        coalesce(source, '(none)') AS source,
        occurred_day,
        bucket_reason,
+       (bucket_reason = 'pending:' AND created_at < $3) AS stuck,
        count(*) AS conversions,
        coalesce(sum(value), 0)::text AS revenue,
        coalesce(min(transaction_id), '') AS tx_min,
-       coalesce(max(transaction_id), '') AS tx_max
-FROM ga4_outbox.events
-WHERE occurred_at >= $1 AND occurred_at < $2
-GROUP BY 1, 2, 3, 4`
-
-// pendingSQL splits the pending bucket: stuck rows (created before $3)
-// per currency, source and day, and the oldest pending row. Pending rows
-// are few and events_claim_idx holds exactly them.
-const pendingSQL = `
-SELECT coalesce(currency, '') AS currency,
-       coalesce(source, '(none)') AS source,
-       occurred_day,
-       count(*) FILTER (WHERE created_at < $3) AS stuck,
-       coalesce(sum(value) FILTER (WHERE created_at < $3), 0)::text AS stuck_revenue,
-       coalesce(min(transaction_id) FILTER (WHERE created_at < $3), '') AS stuck_tx_min,
-       coalesce(max(transaction_id) FILTER (WHERE created_at < $3), '') AS stuck_tx_max,
+       coalesce(max(transaction_id), '') AS tx_max,
        min(created_at) AS oldest
 FROM ga4_outbox.events
-WHERE status = 'pending' AND bucket_reason = 'pending:' AND occurred_at >= $1 AND occurred_at < $2
-GROUP BY 1, 2, 3`
+WHERE occurred_at >= $1 AND occurred_at < $2
+GROUP BY 1, 2, 3, 4, 5`
 
 // lagSQL is the histogram of delivery lag in whole seconds (the generated
 // column delivery_lag_s) over delivered rows, with their attempts: one
