@@ -1,6 +1,9 @@
 package outbox
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Batch exposes a claimed batch to the external tests.
 type Batch = batch
@@ -19,4 +22,9 @@ func (p *Poller) MarkAll(ctx context.Context, b *Batch, res Result) (int, error)
 		results[i] = res
 	}
 	return p.mark(ctx, b, results)
+}
+
+// RetryDelay exposes the backoff.
+func (p *Poller) RetryDelay(attempt int, retryAfter time.Duration) time.Duration {
+	return p.retryDelay(attempt, retryAfter)
 }

@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -57,6 +58,9 @@ func New(db *pgxpool.Pool, sender Sender, cfg *Config) (*Poller, error) {
 	c, err := c.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if db == nil || sender == nil {
+		return nil, errors.New("outbox: New needs a database pool and a Sender")
 	}
 	sched, _ := parseSchedule(c.Schedule) // validated above
 	p := &Poller{db: db, sender: sender, cfg: c, sched: sched, log: c.Logger,
