@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // NightlyLockKey is the PostgreSQL advisory lock the nightly run holds, so
@@ -23,9 +24,10 @@ const NightlyLockKey int64 = 0x6761346f7265636f // "ga4oreco"
 // job (reconcile.schedule, default "CRON_TZ=UTC 0 2 * * *"); the cron
 // wiring lives in cmd, the only place that knows robfig/cron.
 type Nightly struct {
-	// DB is a *pgxpool.Pool or *pgx.Conn; Run holds one transaction for
-	// the lock, the report's snapshot and the reconcile_runs row.
-	DB TxStarter
+	// DB is the pool. Run takes one connection for the advisory lock and,
+	// on it, one transaction for the report's snapshot and the
+	// reconcile_runs row.
+	DB *pgxpool.Pool
 	// Dir receives the report files. Defaults to ./reports; created when
 	// missing.
 	Dir string
@@ -40,11 +42,6 @@ type Nightly struct {
 	Metrics *Metrics
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
-}
-
-// TxStarter begins transactions: a *pgxpool.Pool or a *pgx.Conn.
-type TxStarter interface {
-	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
 }
 
 // NightlyResult says what one Run did.
@@ -62,33 +59,52 @@ type NightlyResult struct {
 }
 
 // Run reports on the day before now (in Location): takes the advisory
-// lock without waiting, skips a day already reported, builds the report,
-// writes one file per format and records a reconcile_runs row with trigger
-// nightly, all in one transaction.
+// lock without waiting (a session lock on its own connection, taken before
+// the report's transaction starts so that its snapshot sees a run another
+// replica has just committed), skips a day already reported, builds the
+// report, writes one file per format and records a reconcile_runs row with
+// trigger nightly in one repeatable-read transaction.
 func (n *Nightly) Run(ctx context.Context, now time.Time) (*NightlyResult, error) {
 	loc := cmp.Or(n.Location, time.UTC)
 	local := now.In(loc)
 	until := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	res := &NightlyResult{Since: until.AddDate(0, 0, -1), Until: until}
-	err := pgx.BeginTxFunc(ctx, n.DB, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
-		return n.run(ctx, tx, now, res)
-	})
-	if err != nil {
+	if err := n.locked(ctx, res, func(conn *pgx.Conn) error {
+		return pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+			return n.run(ctx, tx, now, res)
+		})
+	}); err != nil {
 		return nil, fmt.Errorf("nightly report %s: %w", res.Since.Format(time.DateOnly), err)
 	}
 	n.logger().Info("nightly report", "ran", res.Ran, "skipped", res.Skipped, "since", res.Since, "files", len(res.Files))
 	return res, nil
 }
 
-func (n *Nightly) run(ctx context.Context, tx pgx.Tx, now time.Time, res *NightlyResult) error {
+// locked runs fn on a connection holding NightlyLockKey, or marks res
+// skipped when another session holds it.
+func (n *Nightly) locked(ctx context.Context, res *NightlyResult, fn func(*pgx.Conn) error) error {
+	conn, err := n.DB.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	defer conn.Release()
 	var locked bool
-	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, NightlyLockKey).Scan(&locked); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, NightlyLockKey).Scan(&locked); err != nil {
 		return fmt.Errorf("take nightly lock: %w", err)
 	}
 	if !locked {
 		res.Skipped = "locked"
 		return nil
 	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, NightlyLockKey); err != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx)) // a closed session holds no lock; the pool drops it
+		}
+	}()
+	return fn(conn.Conn())
+}
+
+func (n *Nightly) run(ctx context.Context, tx pgx.Tx, now time.Time, res *NightlyResult) error {
 	var done bool
 	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ga4_outbox.reconcile_runs
 		WHERE trigger = 'nightly' AND window_start = $1 AND window_end = $2 AND finished_at IS NOT NULL)`,

@@ -149,3 +149,32 @@ func TestNightly(t *testing.T) {
 		require.Equal(t, 2, runCount(t, pool))
 	})
 }
+
+// TestNightlyRace: two replicas released at the same instant, on ten
+// different days: every day gets exactly one run.
+func TestNightlyRace(t *testing.T) {
+	t.Parallel()
+	pool, dir := nightlySetup(t)
+	a, b := newNightly(pool, dir, nil), newNightly(pool, dir, nil)
+	for day := range 10 {
+		now := nightlyNow.AddDate(0, 0, day)
+		start := make(chan struct{})
+		results := make(chan *reconcile.NightlyResult, 2)
+		for _, n := range []*reconcile.Nightly{a, b} {
+			go func() {
+				<-start
+				res, err := n.Run(context.Background(), now)
+				if err != nil {
+					t.Error(err)
+				}
+				results <- res
+			}()
+		}
+		close(start)
+		r1, r2 := <-results, <-results
+		require.NotNil(t, r1)
+		require.NotNil(t, r2)
+		require.True(t, r1.Ran != r2.Ran, "day %d: exactly one of two replicas runs (%+v, %+v)", day, r1.Skipped, r2.Skipped)
+	}
+	require.Equal(t, 10, runCount(t, pool))
+}
