@@ -15,6 +15,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
+	"github.com/ga4-outbox/ga4-outbox/reconcile"
 )
 
 const runUsage = `[--log-format json|text] [--log-level debug|info|warn|error]
@@ -76,6 +77,8 @@ func runSidecar(ctx context.Context, cfg *config.Config, logger *slog.Logger) er
 		return fmt.Errorf("run: %w", err)
 	}
 	reg := newMetricsRegistry()
+	reportMetrics := reconcile.NewMetrics()
+	reg.MustRegister(reportMetrics.Collectors()...)
 	poller, err := newRunPoller(pool, cfg, logger, reg)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -86,7 +89,7 @@ func runSidecar(ctx context.Context, cfg *config.Config, logger *slog.Logger) er
 			return fmt.Errorf("run: %w", err)
 		}
 	}
-	jobs, err := scheduleJobs(ctx, pool, poller, cfg, logger)
+	jobs, err := scheduleJobs(ctx, poller, newNightly(pool, cfg, logger, reportMetrics), cfg, logger)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
@@ -150,7 +153,7 @@ func pollerConfig(cfg *config.Config, logger *slog.Logger, reg prometheus.Regist
 }
 
 // scheduleJobs starts the retention job and the nightly report.
-func scheduleJobs(ctx context.Context, pool *pgxpool.Pool, poller *outbox.Poller, cfg *config.Config, logger *slog.Logger) (*jobScheduler, error) {
+func scheduleJobs(ctx context.Context, poller *outbox.Poller, nightly *reconcile.Nightly, cfg *config.Config, logger *slog.Logger) (*jobScheduler, error) {
 	jobs := newJobScheduler(logger)
 	err := jobs.add(ctx, "retention.schedule", cfg.Retention.Schedule, "retention", func(ctx context.Context) error {
 		n, err := poller.Retain(ctx)
@@ -164,7 +167,7 @@ func scheduleJobs(ctx context.Context, pool *pgxpool.Pool, poller *outbox.Poller
 	}
 	if cfg.Reconcile.Schedule != "off" {
 		err = jobs.add(ctx, "reconcile.schedule", cfg.Reconcile.Schedule, "nightly report", func(ctx context.Context) error {
-			return nightlyReport(ctx, pool, cfg, logger, time.Now())
+			return runNightly(ctx, nightly, logger, time.Now())
 		})
 		if err != nil {
 			return nil, err

@@ -111,7 +111,8 @@ func TestRunDeliversServesProbesAndStops(t *testing.T) {
 	code, body = httpGet(t, base+"/metrics")
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, "go_goroutines")
-	require.Contains(t, body, "ga4_outbox_")
+	require.Contains(t, body, "ga4_outbox_delivered_total")
+	require.Contains(t, body, "ga4_outbox_report_last_run_timestamp_seconds", "the nightly report's gauges are served")
 
 	stop()
 	select {
