@@ -64,6 +64,9 @@ CREATE FUNCTION ga4_outbox.bucket_reason(
     session_event_at timestamptz, occurred_at timestamptz, delivered_at timestamptz)
     RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT CASE
+    -- never sent by design, whatever ids it has: with analytics_storage
+    -- denied the browser snippet captures no ids at all
+    WHEN status = 'skipped' AND reason = 'consent_denied' THEN 'consent_denied:'
     WHEN ga4_outbox.client_id_ok(client_id)
          AND NOT (status = 'skipped' AND reason IS NOT DISTINCT FROM 'missing_client_id')
          AND ga4_outbox.session_epoch(session_id) IS NULL THEN
@@ -87,7 +90,6 @@ SELECT CASE
         WHEN delivered_at > to_timestamp(ga4_outbox.session_epoch(session_id) + 86400) THEN 'late:sent_after_24h'
         ELSE 'attributable:'
       END
-    WHEN status = 'skipped' AND reason = 'consent_denied' THEN 'consent_denied:'
     WHEN status = 'skipped' AND reason = 'expired' THEN 'expired:expired'
     WHEN status = 'skipped' THEN 'invalid:' || coalesce(reason, '')
     WHEN status = 'failed' THEN 'failed:' || coalesce(reason, 'failed')

@@ -54,7 +54,28 @@ func crossRows() []fixtureRow {
 			add(fixtureRow{client: "1.2", session: sid1, occurred: s1.Add(ev), delivered: s1.Add(send)})
 		}
 	}
+	for i, ids := range [][2]string{{"", ""}, {"1.2", ""}, {"", sid1}, {"garbage", "abc"}} {
+		rows = append(rows, fixtureRow{tx: fmt.Sprintf("cd%d", i), value: "1", currency: "EUR", source: "ids",
+			client: ids[0], session: ids[1], occurred: s1.Add(m(2)), status: "skipped", reason: "consent_denied"})
+	}
 	return rows
+}
+
+// A consent-denied row is never sent by design, so it is consent_denied
+// whatever its ids: the browser snippet captures none when analytics
+// consent is denied, and those rows must not count as missing-id defects.
+func TestConsentDeniedWinsOverMissingIDs(t *testing.T) {
+	t.Parallel()
+	tx := pgtest.Tx(t)
+	_, err := tx.Exec(context.Background(), `INSERT INTO ga4_outbox.events
+		(transaction_id, value, currency, client_id, session_id, status, reason, occurred_at)
+		VALUES ('CD-1', 5, 'EUR', NULL, NULL, 'skipped', 'consent_denied', now()),
+		       ('CD-2', 5, 'EUR', '1.2', NULL, 'skipped', 'consent_denied', now())`)
+	require.NoError(t, err)
+	var buckets []string
+	require.NoError(t, tx.QueryRow(context.Background(),
+		`SELECT array_agg(bucket_reason ORDER BY transaction_id) FROM ga4_outbox.events WHERE transaction_id LIKE 'CD-%'`).Scan(&buckets))
+	require.Equal(t, []string{"consent_denied:", "consent_denied:"}, buckets)
 }
 
 // goBucket is the bucket rule written with the ga4 package's functions.
@@ -77,6 +98,8 @@ func goBucket(client, session, status, reason string, sessionAt *time.Time, occu
 		why = "" // the report names the attribution reason of late rows only
 	}
 	switch {
+	case status == "skipped" && reason == "consent_denied":
+		return reconcile.BucketConsentDenied, ""
 	case status == "delivered" && clientOK && sidOK && why == "":
 		return reconcile.BucketAttributable, why
 	case clientOK && !sidOK:
@@ -85,8 +108,6 @@ func goBucket(client, session, status, reason string, sessionAt *time.Time, occu
 		return reconcile.BucketMissingClientID, why
 	case status == "delivered":
 		return reconcile.BucketLate, why
-	case status == "skipped" && reason == "consent_denied":
-		return reconcile.BucketConsentDenied, why
 	case status == "skipped" && reason == "expired":
 		return reconcile.BucketExpired, why
 	case status == "skipped":
