@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -48,4 +49,15 @@ func safeErr(err error) error {
 		return fmt.Errorf("%w: %v", ErrBadURL, pe.Unwrap())
 	}
 	return ErrBadURL
+}
+
+// WithDatabase returns databaseURL pointing at the database name instead
+// (URL or key=value form).
+func WithDatabase(databaseURL, name string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil || u.Scheme == "" {
+		return databaseURL + " dbname=" + name
+	}
+	u.Path = "/" + name
+	return u.String()
 }

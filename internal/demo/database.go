@@ -5,17 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
-	"os"
 	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/testcontainers/testcontainers-go"
-	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
-	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/dbmigrate"
+	"github.com/ga4-outbox/ga4-outbox/internal/pgcontainer"
 )
 
 // LocalURL is the PostgreSQL the demo tries when DATABASE_URL is unset.
@@ -38,27 +35,16 @@ func Server(ctx context.Context, getenv func(string) string) (adminURL, how stri
 		c.Close()
 		return LocalURL, "local PostgreSQL on 127.0.0.1:5432", noop, nil
 	}
-	if getenv("DOCKER_HOST") == "" {
-		if _, err := os.Stat("/var/run/docker.sock"); err != nil {
-			return "", "", noop, ErrNoServer
-		}
+	if !pgcontainer.DockerReachable(getenv) {
+		return "", "", noop, ErrNoServer
 	}
 	return startContainer(ctx)
 }
 
 func startContainer(ctx context.Context) (string, string, func(), error) {
-	c, err := tcpostgres.Run(ctx, "postgres:16-alpine",
-		tcpostgres.WithDatabase("postgres"), tcpostgres.WithUsername("postgres"), tcpostgres.WithPassword("postgres"),
-		testcontainers.WithWaitStrategy(wait.ForLog("database system is ready to accept connections").
-			WithOccurrence(2).WithStartupTimeout(2*time.Minute)))
+	u, stop, err := pgcontainer.Start(ctx)
 	if err != nil {
-		return "", "", func() {}, fmt.Errorf("%w (starting a container failed: %v)", ErrNoServer, err)
-	}
-	stop := func() { _ = testcontainers.TerminateContainer(c) }
-	u, err := c.ConnectionString(ctx, "sslmode=disable")
-	if err != nil {
-		stop()
-		return "", "", func() {}, fmt.Errorf("read the container's address: %w", err)
+		return "", "", stop, fmt.Errorf("%w (%v)", ErrNoServer, err)
 	}
 	return u, "a PostgreSQL container (testcontainers-go)", stop, nil
 }
@@ -82,7 +68,7 @@ func CreateDatabase(ctx context.Context, adminURL, name string) (string, error) 
 			return "", fmt.Errorf("recreate database %s: %w", name, err)
 		}
 	}
-	dbURL := WithDatabase(adminURL, name)
+	dbURL := dbconn.WithDatabase(adminURL, name)
 	m, err := dbmigrate.New(ctx, dbURL)
 	if err != nil {
 		return "", err
@@ -103,14 +89,4 @@ func DropDatabase(ctx context.Context, adminURL, name string) error {
 	defer conn.Close(context.WithoutCancel(ctx))
 	_, err = conn.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
 	return err
-}
-
-// WithDatabase returns adminURL pointing at database name.
-func WithDatabase(adminURL, name string) string {
-	u, err := url.Parse(adminURL)
-	if err != nil || u.Scheme == "" {
-		return adminURL + " dbname=" + name
-	}
-	u.Path = "/" + name
-	return u.String()
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
@@ -77,7 +76,7 @@ func URL(t testing.TB) string {
 			t.Logf("drop test database %s: %v", name, err)
 		}
 	})
-	return withDatabase(admin, name)
+	return dbconn.WithDatabase(admin, name)
 }
 
 // EmptyURL creates a fresh, empty database (no migrations applied) and drops
@@ -93,7 +92,7 @@ func EmptyURL(t testing.TB) string {
 	t.Cleanup(func() {
 		_ = adminExec(context.Background(), admin, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
 	})
-	return withDatabase(admin, name)
+	return dbconn.WithDatabase(admin, name)
 }
 
 // Pool returns a pool on a fresh migrated database (see URL), closed when the
@@ -130,7 +129,7 @@ func Tx(t testing.TB) pgx.Tx {
 		if shared.err = adminExec(context.Background(), admin, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tpl)); shared.err != nil {
 			return
 		}
-		shared.pool, shared.err = dbconn.OpenPool(context.Background(), withDatabase(admin, name), 0)
+		shared.pool, shared.err = dbconn.OpenPool(context.Background(), dbconn.WithDatabase(admin, name), 0)
 	})
 	if shared.err != nil {
 		t.Fatalf("shared test database: %v", shared.err)
@@ -193,7 +192,7 @@ func createTemplate(ctx context.Context, conn *pgx.Conn, admin, name string) err
 	if _, err := conn.Exec(ctx, `CREATE DATABASE `+building); err != nil {
 		return fmt.Errorf("create template: %w", err)
 	}
-	m, err := dbmigrate.New(ctx, withDatabase(admin, building))
+	m, err := dbmigrate.New(ctx, dbconn.WithDatabase(admin, building))
 	if err != nil {
 		return err
 	}
@@ -236,16 +235,6 @@ func adminExec(ctx context.Context, admin, sql string) error {
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, sql)
 	return err
-}
-
-// withDatabase returns admin with its database name replaced by name.
-func withDatabase(admin, name string) string {
-	u, err := url.Parse(admin)
-	if err != nil || u.Scheme == "" {
-		return admin + " dbname=" + name
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 func randomHex(n int) string {
