@@ -136,3 +136,68 @@ type tlog struct{ t *testing.T }
 func (w tlog) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+// opsFixture holds one row in each state the operator functions (Status,
+// Requeue) tell apart, keyed by transaction id, with times relative to now:
+//
+//	p1 pending, due (created 2h ago)     p2 pending, backing off after an HTTP 503
+//	p3 pending, leased to a worker       d1 delivered (after an error)
+//	f1 failed/rejected (occurred 1h ago) f2 failed/max_attempts (occurred 3 days ago)
+//	s1 skipped/invalid                   s2 skipped/consent_denied
+type opsFixture struct {
+	now time.Time
+	ids map[string]int64
+}
+
+func newOpsFixture(t *testing.T, db outbox.DB) *opsFixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &opsFixture{now: time.Now().UTC().Truncate(time.Second), ids: map[string]int64{}}
+	for _, tx := range []string{"p1", "p2", "p3", "d1", "f1", "f2", "s1", "s2"} {
+		occurred := f.now.Add(-time.Hour)
+		if tx == "f2" {
+			occurred = f.now.Add(-72 * time.Hour)
+		}
+		res, err := outbox.Enqueue(ctx, db, outbox.Conversion{EventName: "purchase", TransactionID: tx,
+			Value: "10.00", Currency: "EUR", ClientID: "1.2", OccurredAt: occurred, Source: "test"})
+		require.NoError(t, err)
+		f.ids[tx] = res.ID
+	}
+	at := func(m int) time.Time { return f.now.Add(time.Duration(m) * time.Minute) }
+	for tx, set := range map[string]struct {
+		status, reason, lastError string
+		attempts                  int
+		next, created, updated    time.Time
+		leased                    bool
+	}{
+		"p1": {"pending", "", "", 0, at(-1), at(-120), at(-120), false},
+		"p2": {"pending", "", "HTTP 503 from /mp/collect", 2, at(5), at(-60), at(-4), false},
+		"p3": {"pending", "", "", 1, at(1), at(-30), at(-1), true},
+		"d1": {"delivered", "", "HTTP 503 before it went through", 2, at(-5), at(-60), at(0), false},
+		"f1": {"failed", "rejected", "HTTP 400: bad request", 1, at(-5), at(-60), at(-1), false},
+		"f2": {"failed", "max_attempts", "dial tcp: connection refused", 12, at(-5), at(-60), at(-2), false},
+		"s1": {"skipped", "invalid", "VALUE_INVALID events[0].params.currency", 0, at(-5), at(-60), at(-3), false},
+		"s2": {"skipped", "consent_denied", "", 0, at(-5), at(-60), at(-5), false},
+	} {
+		_, err := db.Exec(ctx, `
+			UPDATE ga4_outbox.events
+			   SET status = $2, reason = NULLIF($3, ''), last_error = NULLIF($4, ''), attempts = $5,
+			       next_attempt_at = $6, created_at = $7, updated_at = $8,
+			       lease_owner = CASE WHEN $9 THEN 'worker-1' END, lease_token = CASE WHEN $9 THEN gen_random_uuid() END,
+			       delivered_at = CASE WHEN $2 = 'delivered' THEN $8::timestamptz END
+			 WHERE id = $1`,
+			f.ids[tx], set.status, set.reason, set.lastError, set.attempts, set.next, set.created, set.updated, set.leased)
+		require.NoError(t, err)
+	}
+	return f
+}
+
+// opsState is a row's status/reason/attempts/last_error/leased.
+func opsState(t *testing.T, db outbox.DB, id int64) string {
+	t.Helper()
+	var s string
+	require.NoError(t, db.QueryRow(context.Background(), `
+		SELECT status || '/' || COALESCE(reason, '') || '/' || attempts || '/' || COALESCE(last_error, '') || '/' || (lease_token IS NOT NULL)
+		  FROM ga4_outbox.events WHERE id = $1`, id).Scan(&s))
+	return s
+}

@@ -109,7 +109,7 @@ func TestStatusJSON(t *testing.T) {
 	f := newOpsFixture(t)
 	r := runCmd(t, f.env, "status", "--format", "json", "--limit", "1")
 	require.Equal(t, 0, r.code, r.stderr)
-	var st statusReport
+	var st outbox.StatusReport
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &st))
 	require.EqualValues(t, 7, st.Total)
 	got := map[string]int64{}
@@ -118,7 +118,7 @@ func TestStatusJSON(t *testing.T) {
 	}
 	require.Equal(t, map[string]int64{"pending/": 2, "delivered/": 1, "failed/rejected": 1,
 		"failed/max_attempts": 1, "skipped/invalid": 1, "skipped/consent_denied": 1}, got)
-	require.Equal(t, pendingState{Total: 2, Due: 1, BackingOff: 1, OldestAgeSeconds: st.Pending.OldestAgeSeconds}, st.Pending)
+	require.Equal(t, outbox.PendingState{Total: 2, Due: 1, BackingOff: 1, OldestAgeSeconds: st.Pending.OldestAgeSeconds}, st.Pending)
 	require.Len(t, st.NextAttempts, 1)
 	require.Equal(t, "p1", st.NextAttempts[0].TransactionID)
 	require.Len(t, st.LastErrors, 1)

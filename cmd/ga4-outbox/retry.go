@@ -35,20 +35,6 @@ var (
 		outbox.ReasonMissingClientID, outbox.ReasonUnknownProperty}
 )
 
-// retrySelection is what retry's flags select; nil fields match all.
-type retrySelection struct {
-	includeFailed  bool
-	skippedReason  string
-	ids            []int64
-	transactionIDs []string
-	reason         *string
-	since, until   *time.Time
-}
-
-func (s *retrySelection) args() []any {
-	return []any{s.includeFailed, s.skippedReason, s.ids, s.transactionIDs, s.reason, s.since, s.until}
-}
-
 func runRetry(ctx context.Context, e *env) error {
 	fs, cfgPath := newFlags(e, "retry", retryUsage)
 	var ids, txIDs listFlag
@@ -63,7 +49,7 @@ func runRetry(ctx context.Context, e *env) error {
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
-	sel, err := buildSelection(fs, ids, txIDs, *reason, *since, *until, *skipped, *all, time.Now())
+	filter, err := buildFilter(fs, ids, txIDs, *reason, *since, *until, *skipped, *all, time.Now())
 	if err != nil {
 		return usageError{fmt.Errorf("retry: %w", err)}
 	}
@@ -76,18 +62,12 @@ func runRetry(ctx context.Context, e *env) error {
 		return fmt.Errorf("retry: %w", err)
 	}
 	defer pool.Close()
-	var failed, skippedN int64
-	if *dryRun {
-		err = pool.QueryRow(ctx, sqlRetryCount, sel.args()...).Scan(&failed, &skippedN)
-	} else {
-		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			if err := tx.QueryRow(ctx, sqlRetry, append(sel.args(), time.Now())...).Scan(&failed, &skippedN); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, sqlNotify)
-			return err
-		})
-	}
+	filter.DryRun = *dryRun
+	var res outbox.RequeueResult
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) (err error) {
+		res, err = outbox.Requeue(ctx, tx, time.Now(), filter)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("retry: %w", explainMissingSchema(err))
 	}
@@ -95,44 +75,39 @@ func runRetry(ctx context.Context, e *env) error {
 	if *dryRun {
 		verb = "would be put back to pending (dry run)"
 	}
-	fmt.Fprintf(e.stdout, "%d rows %s: %d failed, %d skipped\n", failed+skippedN, verb, failed, skippedN)
+	fmt.Fprintf(e.stdout, "%d rows %s: %d failed, %d skipped\n", res.Total(), verb, res.Failed, res.Skipped)
 	return nil
 }
 
-func buildSelection(fs *flag.FlagSet, ids, txIDs listFlag, reason, since, until, skipped string, all bool, now time.Time) (*retrySelection, error) {
-	sel := &retrySelection{skippedReason: skipped}
+// buildFilter turns retry's flags into an outbox.RequeueFilter, refusing
+// bad values and an empty selection with messages that name the flags.
+func buildFilter(fs *flag.FlagSet, ids, txIDs listFlag, reason, since, until, skipped string, all bool, now time.Time) (outbox.RequeueFilter, error) {
+	f := outbox.RequeueFilter{TransactionIDs: txIDs, Reason: reason, SkippedReason: skipped, All: all}
 	var err error
-	if sel.ids, err = parseIDs(ids); err != nil {
-		return nil, err
+	if f.IDs, err = parseIDs(ids); err != nil {
+		return f, err
 	}
-	if len(txIDs) > 0 {
-		sel.transactionIDs = txIDs
-	}
-	if reason != "" {
-		if !slices.Contains(failedReasons, reason) {
-			return nil, fmt.Errorf("--reason %q: must be one of %s (for skipped rows use --skipped-reason)", reason, strings.Join(failedReasons, ", "))
-		}
-		sel.reason = &reason
+	if reason != "" && !slices.Contains(failedReasons, reason) {
+		return f, fmt.Errorf("--reason %q: must be one of %s (for skipped rows use --skipped-reason)", reason, strings.Join(failedReasons, ", "))
 	}
 	if skipped != "" && !slices.Contains(skippedReasons, skipped) {
-		return nil, fmt.Errorf("--skipped-reason %q: must be one of %s", skipped, strings.Join(skippedReasons, ", "))
+		return f, fmt.Errorf("--skipped-reason %q: must be one of %s", skipped, strings.Join(skippedReasons, ", "))
 	}
-	if sel.since, err = parseWhen("--since", since, now); err != nil {
-		return nil, err
+	if f.Since, err = parseWhen("--since", since, now); err != nil {
+		return f, err
 	}
-	if sel.until, err = parseWhen("--until", until, now); err != nil {
-		return nil, err
+	if f.Until, err = parseWhen("--until", until, now); err != nil {
+		return f, err
 	}
-	if sel.since != nil && sel.until != nil && !sel.since.Before(*sel.until) {
-		return nil, errors.New("--since must be before --until")
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return f, errors.New("--since must be before --until")
 	}
-	narrowed := sel.ids != nil || sel.transactionIDs != nil || sel.reason != nil || sel.since != nil || sel.until != nil
+	narrowed := len(f.IDs) > 0 || len(f.TransactionIDs) > 0 || reason != "" || !f.Since.IsZero() || !f.Until.IsZero()
 	if !narrowed && !all && skipped == "" {
 		fs.Usage()
-		return nil, errors.New("no rows selected: give --id, --transaction-id, --reason, --since/--until or --skipped-reason, or --all for every failed row")
+		return f, errors.New("no rows selected: give --id, --transaction-id, --reason, --since/--until or --skipped-reason, or --all for every failed row")
 	}
-	sel.includeFailed = narrowed || all
-	return sel, nil
+	return f, nil
 }
 
 func parseIDs(raw []string) ([]int64, error) {
@@ -150,22 +125,22 @@ func parseIDs(raw []string) ([]int64, error) {
 	return ids, nil
 }
 
-// parseWhen reads an RFC 3339 time, a UTC date or an age ("36h" ago).
-func parseWhen(name, s string, now time.Time) (*time.Time, error) {
+// parseWhen reads an RFC 3339 time, a UTC date or an age ("36h" ago); the
+// empty string is the zero time (unbounded).
+func parseWhen(name, s string, now time.Time) (time.Time, error) {
 	if s == "" {
-		return nil, nil
+		return time.Time{}, nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return &t, nil
+		return t, nil
 	}
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return &t, nil
+		return t, nil
 	}
 	if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		t := now.Add(-d)
-		return &t, nil
+		return now.Add(-d), nil
 	}
-	return nil, fmt.Errorf("%s %q: must be RFC 3339 (2026-03-14T09:00:00Z), a date (2026-03-14) or an age (36h)", name, s)
+	return time.Time{}, fmt.Errorf("%s %q: must be RFC 3339 (2026-03-14T09:00:00Z), a date (2026-03-14) or an age (36h)", name, s)
 }
 
 // listFlag collects a repeatable, comma-separated string flag.

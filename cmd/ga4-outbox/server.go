@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -81,17 +80,15 @@ func (h *healthServer) shutdown(ctx context.Context) error {
 // schema is at the version this binary was built for.
 func schemaReady(pool *pgxpool.Pool) func(context.Context) error {
 	return func(ctx context.Context) error {
-		var version int64
-		var dirty bool
-		err := pool.QueryRow(ctx, sqlSchemaVersion).Scan(&version, &dirty)
+		version, dirty, err := dbmigrate.Applied(ctx, pool)
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return fmt.Errorf("schema ga4_outbox has no migration applied (run ga4-outbox migrate up)")
 		case err != nil:
 			return fmt.Errorf("database: %w", explainMissingSchema(err))
 		case dirty:
 			return fmt.Errorf("schema ga4_outbox is dirty at version %d (a migration failed; see ga4-outbox migrate force)", version)
-		case uint(version) != dbmigrate.Latest():
+		case version == 0:
+			return fmt.Errorf("schema ga4_outbox has no migration applied (run ga4-outbox migrate up)")
+		case version != dbmigrate.Latest():
 			return fmt.Errorf("schema ga4_outbox is at version %d, this binary needs %d (run ga4-outbox migrate up)", version, dbmigrate.Latest())
 		}
 		return nil

@@ -10,60 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
+	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
-
-// statusReport is what status prints; its JSON form is the --format json
-// output.
-type statusReport struct {
-	GeneratedAt  time.Time      `json:"generated_at"`
-	Total        int64          `json:"total"`
-	ByStatus     []statusCount  `json:"by_status"`
-	Pending      pendingState   `json:"pending"`
-	NextAttempts []nextAttempt  `json:"next_attempts"`
-	LastErrors   []lastErrorRow `json:"last_errors"`
-}
-
-type statusCount struct {
-	Status        string    `json:"status"`
-	Reason        string    `json:"reason"`
-	Rows          int64     `json:"rows"`
-	OldestCreated time.Time `json:"oldest_created_at"`
-	LastUpdated   time.Time `json:"last_updated_at"`
-}
-
-type pendingState struct {
-	Total      int64 `json:"total"`
-	Due        int64 `json:"due"`
-	Leased     int64 `json:"leased"`
-	BackingOff int64 `json:"backing_off"`
-	// OldestAgeSeconds is the age of the oldest pending row (from
-	// created_at); 0 when nothing is pending.
-	OldestAgeSeconds int64 `json:"oldest_age_seconds"`
-}
-
-type nextAttempt struct {
-	ID            int64     `json:"id"`
-	TransactionID string    `json:"transaction_id"`
-	Attempts      int       `json:"attempts"`
-	NextAttemptAt time.Time `json:"next_attempt_at"`
-	Leased        bool      `json:"leased"`
-	LastError     string    `json:"last_error"`
-}
-
-type lastErrorRow struct {
-	ID            int64     `json:"id"`
-	TransactionID string    `json:"transaction_id"`
-	Status        string    `json:"status"`
-	Reason        string    `json:"reason"`
-	Attempts      int       `json:"attempts"`
-	UpdatedAt     time.Time `json:"updated_at"`
-	Error         string    `json:"error"`
-}
 
 func runStatus(ctx context.Context, e *env) error {
 	fs, cfgPath := newFlags(e, "status", "[--format table|json] [--limit N]")
@@ -87,7 +38,7 @@ func runStatus(ctx context.Context, e *env) error {
 		return fmt.Errorf("status: %w", err)
 	}
 	defer pool.Close()
-	st, err := readStatus(ctx, pool, time.Now(), *limit)
+	st, err := outbox.Status(ctx, pool, time.Now(), *limit)
 	if err != nil {
 		return fmt.Errorf("status: %w", explainMissingSchema(err))
 	}
@@ -96,7 +47,7 @@ func runStatus(ctx context.Context, e *env) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
-	return printStatus(e.stdout, st)
+	return printStatus(e.stdout, &st)
 }
 
 // explainMissingSchema turns "relation does not exist" into advice.
@@ -108,83 +59,7 @@ func explainMissingSchema(err error) error {
 	return err
 }
 
-func readStatus(ctx context.Context, pool *pgxpool.Pool, now time.Time, limit int) (*statusReport, error) {
-	st := &statusReport{GeneratedAt: now.UTC(), ByStatus: []statusCount{}, NextAttempts: []nextAttempt{}, LastErrors: []lastErrorRow{}}
-	if err := readStatusCounts(ctx, pool, st); err != nil {
-		return nil, err
-	}
-	if err := readPendingState(ctx, pool, now, st); err != nil {
-		return nil, err
-	}
-	var err error
-	if st.NextAttempts, err = collectRows(ctx, pool, sqlNextAttempts, limit, func(r pgx.Rows) (nextAttempt, error) {
-		var n nextAttempt
-		return n, r.Scan(&n.ID, &n.TransactionID, &n.Attempts, &n.NextAttemptAt, &n.Leased, &n.LastError)
-	}); err != nil {
-		return nil, fmt.Errorf("read next attempts: %w", err)
-	}
-	if st.LastErrors, err = collectRows(ctx, pool, sqlLastErrors, limit, func(r pgx.Rows) (lastErrorRow, error) {
-		var l lastErrorRow
-		return l, r.Scan(&l.ID, &l.TransactionID, &l.Status, &l.Reason, &l.Attempts, &l.UpdatedAt, &l.Error)
-	}); err != nil {
-		return nil, fmt.Errorf("read last errors: %w", err)
-	}
-	return st, nil
-}
-
-func readStatusCounts(ctx context.Context, pool *pgxpool.Pool, st *statusReport) error {
-	rows, err := pool.Query(ctx, sqlStatusCounts)
-	if err != nil {
-		return fmt.Errorf("count rows by status: %w", err)
-	}
-	st.ByStatus, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (statusCount, error) {
-		var c statusCount
-		return c, r.Scan(&c.Status, &c.Reason, &c.Rows, &c.OldestCreated, &c.LastUpdated)
-	})
-	if err != nil {
-		return fmt.Errorf("count rows by status: %w", err)
-	}
-	for _, c := range st.ByStatus {
-		st.Total += c.Rows
-	}
-	return nil
-}
-
-func readPendingState(ctx context.Context, pool *pgxpool.Pool, now time.Time, st *statusReport) error {
-	var oldest *time.Time
-	p := &st.Pending
-	if err := pool.QueryRow(ctx, sqlPendingState, now).Scan(&p.Due, &p.Leased, &p.BackingOff, &oldest); err != nil {
-		return fmt.Errorf("read pending rows: %w", err)
-	}
-	p.Total = p.Due + p.Leased + p.BackingOff
-	if oldest != nil {
-		p.OldestAgeSeconds = max(0, int64(now.Sub(*oldest).Seconds()))
-	}
-	return nil
-}
-
-// collectRows runs a "LIMIT $1" query and scans each row with scan.
-func collectRows[T any](ctx context.Context, pool *pgxpool.Pool, sql string, limit int, scan func(pgx.Rows) (T, error)) ([]T, error) {
-	out := []T{}
-	if limit == 0 {
-		return out, nil
-	}
-	rows, err := pool.Query(ctx, sql, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-func printStatus(w io.Writer, st *statusReport) error {
+func printStatus(w io.Writer, st *outbox.StatusReport) error {
 	fmt.Fprintf(w, "Outbox rows: %d\n", st.Total)
 	if st.Total == 0 {
 		fmt.Fprintln(w, "(the outbox is empty)")
@@ -210,7 +85,7 @@ func printStatus(w io.Writer, st *statusReport) error {
 	return printLastErrors(w, st)
 }
 
-func printNextAttempts(w io.Writer, st *statusReport) error {
+func printNextAttempts(w io.Writer, st *outbox.StatusReport) error {
 	if len(st.NextAttempts) == 0 {
 		return nil
 	}
@@ -229,7 +104,7 @@ func printNextAttempts(w io.Writer, st *statusReport) error {
 	return writeOpsTable(w, []string{"id", "transaction", "attempts", "next attempt", "last error"}, rows)
 }
 
-func printLastErrors(w io.Writer, st *statusReport) error {
+func printLastErrors(w io.Writer, st *outbox.StatusReport) error {
 	if len(st.LastErrors) == 0 {
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/golang-migrate/migrate/v4"
 	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
@@ -91,6 +92,28 @@ func (m *Migrator) Version() (version uint, dirty bool, err error) {
 		return 0, false, fmt.Errorf("read migration version: %w", err)
 	}
 	return version, dirty, nil
+}
+
+// sqlAppliedVersion reads golang-migrate's version row.
+const sqlAppliedVersion = `SELECT version, dirty FROM ` + migrations.Schema + `.` + migrations.Table + ` LIMIT 1`
+
+// Applied reads the applied version the way Version does (0 when nothing
+// has been applied yet), but with one query on db, a *pgxpool.Pool, a
+// *pgx.Conn or a pgx.Tx, without preparing golang-migrate: the run
+// command's readiness check. A database without the ga4_outbox schema
+// returns the PostgreSQL error (undefined table).
+func Applied(ctx context.Context, db interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}) (version uint, dirty bool, err error) {
+	var v int64
+	err = db.QueryRow(ctx, sqlAppliedVersion).Scan(&v, &dirty)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("read migration version: %w", err)
+	}
+	return uint(v), dirty, nil
 }
 
 // Close releases the migrator's connections.
