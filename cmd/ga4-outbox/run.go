@@ -133,6 +133,7 @@ func pollerConfig(cfg *config.Config, logger *slog.Logger, reg prometheus.Regist
 	p := cfg.Poller
 	return &outbox.Config{
 		BatchSize:       p.BatchSize,
+		InFlightBatches: p.InFlightBatches,
 		Lease:           p.Lease.D(),
 		MaxAttempts:     p.MaxAttempts,
 		BackoffInitial:  p.BackoffInitial.D(),

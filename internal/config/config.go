@@ -90,6 +90,10 @@ type Poller struct {
 	BatchSize int `yaml:"batch_size"`
 	// Concurrency is the number of HTTP requests in flight. Defaults to 32.
 	Concurrency int `yaml:"concurrency"`
+	// InFlightBatches is the number of claimed batches sent at once (1 to
+	// 64): with 2 the claim of the next batch overlaps the send of the
+	// previous one; 1 sends one batch at a time. Defaults to 2.
+	InFlightBatches int `yaml:"in_flight_batches"`
 	// Lease is how long a claimed row belongs to one worker. Defaults to 60s.
 	Lease Duration `yaml:"lease"`
 	// MaxAttempts before a row is failed. Defaults to 12.

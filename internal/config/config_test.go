@@ -138,6 +138,8 @@ func TestBadInput(t *testing.T) {
 		{"bad region", "ga4:\n  region: us\n", []string{"ga4.region", "global or eu"}},
 		{"endpoint with query", "ga4:\n  endpoint: http://x/?api_secret=1\n", []string{"ga4.endpoint"}},
 		{"zero batch", "poller:\n  batch_size: 0\n", []string{"poller.batch_size", "between 1 and 10000"}},
+		{"zero batches in flight", "poller:\n  in_flight_batches: 0\n", []string{"poller.in_flight_batches", "between 1 and 64"}},
+		{"too many batches in flight", "poller:\n  in_flight_batches: 65\n", []string{"poller.in_flight_batches", "between 1 and 64"}},
 		{"backoff order", "poller:\n  backoff_initial: 1h\n  backoff_max: 1s\n", []string{"poller.backoff_max"}},
 		{"missing client id policy", "poller:\n  missing_client_id: drop\n", []string{"poller.missing_client_id", "skip or generate"}},
 		{"report format", "reconcile:\n  formats: [pdf]\n", []string{"reconcile.formats", `"pdf"`}},

@@ -18,6 +18,7 @@ func Default() *Config {
 		Poller: Poller{
 			BatchSize:       500,
 			Concurrency:     32,
+			InFlightBatches: 2,
 			Lease:           Duration(time.Minute),
 			MaxAttempts:     12,
 			BackoffInitial:  Duration(5 * time.Second),

@@ -49,6 +49,7 @@ func (c *Config) Validate() error {
 	p := c.Poller
 	check(p.BatchSize > 0 && p.BatchSize <= 10000, "poller.batch_size", "must be between 1 and 10000")
 	check(p.Concurrency > 0 && p.Concurrency <= 1024, "poller.concurrency", "must be between 1 and 1024")
+	check(p.InFlightBatches > 0 && p.InFlightBatches <= 64, "poller.in_flight_batches", "must be between 1 and 64")
 	check(p.Lease > 0, "poller.lease", "must be positive")
 	check(p.MaxAttempts > 0, "poller.max_attempts", "must be positive")
 	check(p.BackoffInitial > 0 && p.BackoffMax >= p.BackoffInitial, "poller.backoff_max", "must be at least poller.backoff_initial, both positive")
