@@ -30,8 +30,10 @@ type Options struct {
 	// Now is the clock for receive times and validation. Defaults to
 	// time.Now.
 	Now func() time.Time
-	// MaxRecorded caps the events and the requests kept in memory (the
-	// oldest go first; counters and duplicate detection keep counting).
+	// MaxRecorded caps the events and the requests that Events, Accepted
+	// and Requests return (the oldest go first; counters and duplicate
+	// detection keep counting). Memory holds at most twice as many, so that
+	// recording stays cheap.
 	// Zero keeps everything, which suits tests; the emulator subcommand
 	// keeps 100000.
 	MaxRecorded int
@@ -149,8 +151,9 @@ func (s *Server) Events() []Event { return s.EventsSince(0) }
 func (s *Server) EventsSince(seq int64) []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(s.events, seq+1, func(e Event, target int64) int { return cmp.Compare(e.Seq, target) })
-	return append([]Event(nil), s.events[i:]...)
+	events := window(s.events, s.max)
+	i, _ := slices.BinarySearchFunc(events, seq+1, func(e Event, target int64) int { return cmp.Compare(e.Seq, target) })
+	return append([]Event(nil), events[i:]...)
 }
 
 // Accepted returns a copy of the events that were not dropped.
@@ -158,7 +161,7 @@ func (s *Server) Accepted() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Event
-	for _, e := range s.events {
+	for _, e := range window(s.events, s.max) {
 		if !e.Dropped {
 			out = append(out, e)
 		}
@@ -170,7 +173,7 @@ func (s *Server) Accepted() []Event {
 func (s *Server) Requests() []RequestLog {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]RequestLog(nil), s.requests...)
+	return append([]RequestLog(nil), window(s.requests, s.max)...)
 }
 
 // Stats returns the counters.
@@ -230,10 +233,20 @@ func readBody(r *http.Request) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(r.Body, 2*ga4.MaxBodyBytes))
 }
 
-// trim drops the oldest entries beyond max (0 keeps all).
+// trim drops the oldest entries once a list holds twice max, so that
+// recording stays amortised O(1) per entry (trimming at every append past
+// max moved the whole list each time); window shows only the last max.
 func trim[T any](list []T, max int) []T {
-	if max <= 0 || len(list) <= max {
+	if max <= 0 || len(list) < 2*max {
 		return list
 	}
 	return append(list[:0], list[len(list)-max:]...)
+}
+
+// window returns the last max entries of list (all when max is 0).
+func window[T any](list []T, max int) []T {
+	if max <= 0 || len(list) <= max {
+		return list
+	}
+	return list[len(list)-max:]
 }

@@ -246,6 +246,12 @@ func TestNotJSONIsRecordedAsRequestOnly(t *testing.T) {
 func TestMaxRecordedAndSince(t *testing.T) {
 	t.Parallel()
 	s := ga4test.Start(t, &ga4test.Options{MaxRecorded: 2, Now: func() time.Time { return now }})
+	for _, tid := range []string{"X", "Y", "Z", "B", "C", "A"} {
+		_, err := post(t, s.URL, ga4.CollectPath, body(tid))
+		require.NoError(t, err)
+	}
+	require.Equal(t, []int64{5, 6}, []int64{s.Events()[0].Seq, s.Events()[1].Seq}, "only the last MaxRecorded, although more are held")
+	s.Reset()
 	for _, tid := range []string{"A", "B", "C", "A"} {
 		_, err := post(t, s.URL, ga4.CollectPath, body(tid))
 		require.NoError(t, err)
