@@ -9,3 +9,4 @@ DROP FUNCTION IF EXISTS ga4_outbox.bucket_reason(text, text, text, text, timesta
 DROP FUNCTION IF EXISTS ga4_outbox.session_epoch(text);
 DROP FUNCTION IF EXISTS ga4_outbox.session_sid(text);
 DROP FUNCTION IF EXISTS ga4_outbox.client_id_ok(text);
+DROP FUNCTION IF EXISTS ga4_outbox.id_pair_ok(text);

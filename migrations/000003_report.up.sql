@@ -18,15 +18,30 @@
 -- into the generated columns (a SQL function with a FROM clause would run
 -- through the function executor on every insert).
 --
--- client_id_ok: client_id, trimmed, is two positive integers of at most 19
--- digits joined by a dot, or a whole _ga cookie GA<n>.<x>.<a>.<b> whose last
--- two parts are. NULL and garbage are false.
+-- id_pair_ok: p is two positive integers of at most 19 digits joined by a
+-- dot ("0.5" and "1.00" are not). Written with translate and split_part
+-- rather than a regular expression: it runs on every write of the outbox,
+-- and PostgreSQL's regular expressions cost several microseconds a call.
+CREATE FUNCTION ga4_outbox.id_pair_ok(p text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT translate(p, '0123456789', '') = '.'
+   AND length(split_part(p, '.', 1)) BETWEEN 1 AND 19
+   AND length(split_part(p, '.', 2)) BETWEEN 1 AND 19
+   AND ltrim(split_part(p, '.', 1), '0') <> ''
+   AND ltrim(split_part(p, '.', 2), '0') <> ''
+$$;
+
+-- client_id_ok: client_id, trimmed, is an id pair (id_pair_ok), or a whole
+-- _ga cookie GA<n>.<x>.<a>.<b> whose last two parts are. NULL and garbage
+-- are false.
 CREATE FUNCTION ga4_outbox.client_id_ok(client_id text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT coalesce(
-    btrim(client_id, E' \t\n\r\v\f') ~ '^(?=0*[1-9])[0-9]{1,19}\.(?=0*[1-9])[0-9]{1,19}$'
-    OR btrim(client_id, E' \t\n\r\v\f') ~ '^GA[0-9]+\.[^.]*\.(?=0*[1-9])[0-9]{1,19}\.(?=0*[1-9])[0-9]{1,19}$',
-    false)
+SELECT coalesce(CASE
+    WHEN left(btrim(client_id, E' \t\n\r\v\f'), 2) = 'GA'
+      THEN btrim(client_id, E' \t\n\r\v\f') ~ '^GA[0-9]+\.[^.]*\.[0-9]{1,19}\.[0-9]{1,19}$'
+           AND ga4_outbox.id_pair_ok(substring(btrim(client_id, E' \t\n\r\v\f') FROM '[0-9]+\.[0-9]+$'))
+    ELSE ga4_outbox.id_pair_ok(btrim(client_id, E' \t\n\r\v\f'))
+  END, false)
 $$;
 
 -- session_sid: the session start as 10 digits from a trimmed session_id:
@@ -67,17 +82,18 @@ SELECT CASE
     -- never sent by design, whatever ids it has: with analytics_storage
     -- denied the browser snippet captures no ids at all
     WHEN status = 'skipped' AND reason = 'consent_denied' THEN 'consent_denied:'
-    WHEN ga4_outbox.client_id_ok(client_id)
-         AND NOT (status = 'skipped' AND reason IS NOT DISTINCT FROM 'missing_client_id')
-         AND ga4_outbox.session_epoch(session_id) IS NULL THEN
-      CASE WHEN coalesce(session_id, '') = '' THEN 'missing_session_id:no_session_id'
-           ELSE 'missing_session_id:invalid_session_id' END
+    -- missing_session_id comes before missing_client_id, but it needs a
+    -- usable client_id, so testing the client first is the same rule and
+    -- evaluates client_id_ok once per write.
     WHEN NOT ga4_outbox.client_id_ok(client_id)
          OR (status = 'skipped' AND reason IS NOT DISTINCT FROM 'missing_client_id') THEN
       CASE WHEN status = 'skipped' AND reason IS NOT DISTINCT FROM 'missing_client_id'
              THEN 'missing_client_id:skipped_missing_client_id'
            WHEN coalesce(client_id, '') = '' THEN 'missing_client_id:no_client_id'
            ELSE 'missing_client_id:invalid_client_id' END
+    WHEN ga4_outbox.session_epoch(session_id) IS NULL THEN
+      CASE WHEN coalesce(session_id, '') = '' THEN 'missing_session_id:no_session_id'
+           ELSE 'missing_session_id:invalid_session_id' END
     -- from here on both ids are usable
     WHEN status = 'delivered' THEN
       CASE
