@@ -47,7 +47,8 @@ CREATE TABLE ga4_outbox.events (
     -- Unix-seconds value. The claim query serves the nearest deadline first;
     -- rows without a usable session_id come after, in insertion order.
     deadline_at timestamptz GENERATED ALWAYS AS (
-        CASE WHEN session_id ~ '^[0-9]{9,10}$'
+        CASE WHEN length(session_id) BETWEEN 9 AND 10
+                  AND translate(session_id, '0123456789', '') = ''
              THEN to_timestamp(session_id::bigint + 86400) END
     ) STORED,
 

@@ -44,17 +44,19 @@ SELECT coalesce(CASE
   END, false)
 $$;
 
--- session_sid: the session start as 10 digits from a trimmed session_id:
+-- session_sid: the session start as 10 digits from a trimmed session_id
+-- (the plain form is checked without a regular expression, and the cookie
+-- forms only behind their prefix: this runs several times per write):
 -- plain Unix seconds, or a _ga_<ID> cookie value in GS1 or GS2 format; NULL
 -- when absent, unparseable or before 2020-01-01 (1577836800).
 CREATE FUNCTION ga4_outbox.session_sid(t text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT CASE
-    WHEN t ~ '^[0-9]{10}$'
+    WHEN length(t) = 10 AND translate(t, '0123456789', '') = ''
       THEN CASE WHEN t COLLATE "C" >= '1577836800' THEN t END
-    WHEN t ~ '^GS1\.[^.]*\.[0-9]{10}\.[0-9]{1,18}(\.[^.]*(\.[0-9]{10}(\..*)?)?)?$'
+    WHEN left(t, 4) = 'GS1.' AND t ~ '^GS1\.[^.]*\.[0-9]{10}\.[0-9]{1,18}(\.[^.]*(\.[0-9]{10}(\..*)?)?)?$'
       THEN CASE WHEN split_part(t, '.', 3) COLLATE "C" >= '1577836800' THEN split_part(t, '.', 3) END
-    WHEN t ~ '^GS2\.[0-9]+\.(s[0-9]{10}|o[0-9]{1,18}|t[0-9]{10}|[^sot$][^$]*)?(\$(s[0-9]{10}|o[0-9]{1,18}|t[0-9]{10}|[^sot$][^$]*)?)*$'
+    WHEN left(t, 4) = 'GS2.' AND t ~ '^GS2\.[0-9]+\.(s[0-9]{10}|o[0-9]{1,18}|t[0-9]{10}|[^sot$][^$]*)?(\$(s[0-9]{10}|o[0-9]{1,18}|t[0-9]{10}|[^sot$][^$]*)?)*$'
       THEN CASE WHEN substring(t FROM '(?:^GS2\.[0-9]+\.|\$)s([0-9]{10})') COLLATE "C" >= '1577836800'
                 THEN substring(t FROM '(?:^GS2\.[0-9]+\.|\$)s([0-9]{10})') END
 END
