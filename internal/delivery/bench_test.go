@@ -37,11 +37,10 @@ func benchSize(small, full int) int {
 
 // benchRig is a database, a loopback emulator and a delivery sender.
 type benchRig struct {
-	pool    *pgxpool.Pool
-	emu     *ga4test.Server
-	sender  *delivery.Sender
-	tracer  *statementCounter
-	closeFn func()
+	pool   *pgxpool.Pool
+	emu    *ga4test.Server
+	sender *delivery.Sender
+	tracer *statementCounter
 }
 
 func newBenchRig(b *testing.B, faults ga4test.Faults) *benchRig {
