@@ -31,23 +31,27 @@ func (p *Poller) Run(ctx context.Context) error {
 
 	e := p.newEngine(ctx)
 	e.onRetry = retry.after
-	p.loop(ctx, e, wake)
+	var g *gate
+	if !p.cfg.DisableListen {
+		g = newGate(p.db, p.log)
+		defer g.close(ctx)
+	}
+	p.loop(ctx, e, wake, g)
 	e.stop(p.cfg.ShutdownGrace)
 	return nil
 }
 
-func (p *Poller) loop(ctx context.Context, e *engine, wake <-chan struct{}) {
+func (p *Poller) loop(ctx context.Context, e *engine, wake <-chan struct{}, g *gate) {
 	errDelay := 100 * time.Millisecond
 	more := true
 	for {
-		if !more {
-			select {
-			case <-ctx.Done():
-				return
-			case <-wake:
-			}
+		if !more && !p.idle(ctx, g, wake) {
+			return
 		}
 		n, err := e.dispatch(ctx)
+		if n > 0 && g != nil {
+			g.disarm(ctx) // busy: enqueues need not notify
+		}
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -62,6 +66,45 @@ func (p *Poller) loop(ctx context.Context, e *engine, wake <-chan struct{}) {
 		}
 		errDelay = 100 * time.Millisecond
 		more = n == p.cfg.BatchSize
+	}
+}
+
+// idle returns when the poller should claim again, false when ctx is done.
+// Without a gate (LISTEN off) it waits for a wake-up. With one, it first
+// arms the gate and claims once more (enqueues committed before that did
+// not notify); armed, it waits for a wake-up and disarms. While an
+// enqueueing transaction keeps the gate from arming, it claims again after
+// each attempt (gateLockTimeout apart); when another poller holds the gate,
+// notifications wake this one too.
+func (p *Poller) idle(ctx context.Context, g *gate, wake <-chan struct{}) bool {
+	if g == nil {
+		return waitWake(ctx, wake)
+	}
+	if !g.armed {
+		res, err := g.arm(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return false
+		case err != nil:
+			p.log.Warn("outbox: notify gate unavailable; waking on schedule and notifications", logKeyError, err)
+			return waitWake(ctx, wake)
+		case res == gateOtherPoller:
+			return waitWake(ctx, wake)
+		}
+		return true // armed, or a writer is still open: claim again
+	}
+	ok := waitWake(ctx, wake)
+	g.disarm(ctx)
+	return ok
+}
+
+// waitWake waits for a wake-up; false when ctx is done first.
+func waitWake(ctx context.Context, wake <-chan struct{}) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-wake:
+		return true
 	}
 }
 

@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -75,6 +76,42 @@ func TestListenReconnectsAfterTermination(t *testing.T) {
 	receive(t, b.sender.sent, "T-after")
 	b.enqueue(t, conversion("T-after-2")) // after the reconnect wake-up: NOTIFY only
 	receive(t, b.sender.sent, "T-after-2")
+}
+
+// TestNotifyGate: with the Schedule out of reach, idle pollers are woken
+// only through the notify gate (migration 000004): one poller and two
+// (one arms, the other waits on the same notifications), every row one at
+// a time; and a row committed while another enqueueing transaction stays
+// open (no poller can arm, so none is notified) is still delivered before
+// that transaction ends.
+func TestNotifyGate(t *testing.T) {
+	t.Parallel()
+	for _, pollers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d pollers", pollers), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.cfg.Schedule = "@every 1h"
+			b.sender.sent = make(chan outbox.Row, 10)
+			for range pollers {
+				startRun(t, b.poller(t))
+			}
+			for i := range 10 {
+				tx := fmt.Sprintf("T-%d", i)
+				b.enqueue(t, conversion(tx))
+				receive(t, b.sender.sent, tx)
+			}
+			ctx := context.Background()
+			open, err := b.pool.Begin(ctx)
+			require.NoError(t, err)
+			defer open.Rollback(ctx)
+			_, err = outbox.Enqueue(ctx, open, conversion("T-open"))
+			require.NoError(t, err)
+			b.enqueue(t, conversion("T-while-open"))
+			receive(t, b.sender.sent, "T-while-open")
+			require.NoError(t, open.Commit(ctx))
+			receive(t, b.sender.sent, "T-open")
+		})
+	}
 }
 
 // blockingSender signals each send and blocks until released or cancelled.

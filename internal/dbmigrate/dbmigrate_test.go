@@ -157,7 +157,14 @@ func TestDefaultsAndDeadline(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func TestNotifyOncePerStatement(t *testing.T) {
+// The notify gate's lock (outbox.gateLockClass, outbox.gateLockObject).
+const gateLock = `1734423663, 1`
+
+// TestNotifyGate: an INSERT statement notifies once, and only while an idle
+// poller holds the gate's lock; an open enqueueing transaction keeps a
+// poller from arming. Absence is shown by a sentinel notification sent
+// after the INSERT commits: it must be the first one to arrive.
+func TestNotifyGate(t *testing.T) {
 	t.Parallel()
 	url := pgtest.URL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -165,15 +172,53 @@ func TestNotifyOncePerStatement(t *testing.T) {
 	listener := connect(t, url)
 	_, err := listener.Exec(ctx, `LISTEN ga4_outbox_events`)
 	require.NoError(t, err)
-
 	var rowLevel bool
 	require.NoError(t, listener.QueryRow(ctx, `SELECT (tgtype & 1) = 1 FROM pg_trigger WHERE tgname = 'events_notify'`).Scan(&rowLevel))
 	require.False(t, rowLevel, "the notify trigger must be statement-level")
+	writer, poller := connect(t, url), connect(t, url)
+	insert := func(prefix string) {
+		_, err := writer.Exec(ctx, `INSERT INTO ga4_outbox.events (transaction_id) SELECT $1 || g FROM generate_series(1, 3) g`, prefix)
+		require.NoError(t, err)
+	}
+	next := func() string {
+		n, err := listener.WaitForNotification(ctx)
+		require.NoError(t, err)
+		require.Equal(t, "ga4_outbox_events", n.Channel)
+		return n.Payload
+	}
+	sentinel := func(p string) {
+		_, err := writer.Exec(ctx, `SELECT pg_notify('ga4_outbox_events', $1)`, p)
+		require.NoError(t, err)
+	}
 
-	writer := connect(t, url)
-	_, err = writer.Exec(ctx, `INSERT INTO ga4_outbox.events (transaction_id) SELECT 'N' || g FROM generate_series(1, 3) g`)
-	require.NoError(t, err)
-	n, err := listener.WaitForNotification(ctx)
-	require.NoError(t, err)
-	require.Equal(t, "ga4_outbox_events", n.Channel)
+	t.Run("no poller armed: no notification", func(t *testing.T) {
+		insert("A")
+		sentinel("after-A")
+		require.Equal(t, "after-A", next())
+	})
+	t.Run("armed: one notification per statement", func(t *testing.T) {
+		_, err := poller.Exec(ctx, `SELECT pg_advisory_lock(`+gateLock+`)`)
+		require.NoError(t, err)
+		insert("B")
+		sentinel("after-B")
+		require.Equal(t, "", next())
+		require.Equal(t, "after-B", next())
+		_, err = poller.Exec(ctx, `SELECT pg_advisory_unlock(`+gateLock+`)`)
+		require.NoError(t, err)
+	})
+	t.Run("an open enqueue keeps a poller from arming", func(t *testing.T) {
+		tx, err := writer.Begin(ctx)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, `INSERT INTO ga4_outbox.events (transaction_id) VALUES ('C1')`)
+		require.NoError(t, err)
+		_, err = poller.Exec(ctx, `SET lock_timeout = '50ms'`)
+		require.NoError(t, err)
+		_, err = poller.Exec(ctx, `SELECT pg_advisory_lock(`+gateLock+`)`)
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr)
+		require.Equal(t, "55P03", pgErr.Code, "lock_not_available")
+		require.NoError(t, tx.Commit(ctx))
+		_, err = poller.Exec(ctx, `SELECT pg_advisory_lock(`+gateLock+`)`)
+		require.NoError(t, err, "the lock is free once the enqueue commits")
+	})
 }
