@@ -8,13 +8,14 @@
 --
 -- The trigger now notifies only when an idle poller has "armed" the gate:
 -- a poller that found nothing to claim takes the session advisory lock
--- (1734423663, 1) exclusively, claims once more (rows committed before it
--- held the lock did not notify) and waits for a notification. An enqueueing
--- statement tries the same lock in shared mode for its transaction: when
--- that fails a poller is armed (or arming), so it notifies; when it
--- succeeds no poller waits, and the one arming next waits for this
--- transaction to end before its last claim, so it sees the row. Busy
--- pollers do not listen for notifications; they claim again anyway.
+-- (1734423663, 1) exclusively if it is free (never waiting for it), claims
+-- once more (rows committed before it held the lock did not notify) and
+-- waits for a notification. An enqueueing statement tries the same lock in
+-- shared mode for the rest of its transaction: when that fails a poller is
+-- armed, so it notifies; when it succeeds no poller waits, and none can
+-- arm until this transaction ends, so idle pollers keep claiming every few
+-- milliseconds meanwhile and see the row when it commits. Busy pollers do
+-- not need notifications; they claim again anyway.
 --
 -- The keys are outbox.gateLockClass and outbox.gateLockObject.
 -- Pollers older than this version never arm the gate; against this schema

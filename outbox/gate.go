@@ -2,12 +2,11 @@ package outbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -21,16 +20,20 @@ const (
 // gateAppName is the application_name of the gate's connection.
 const gateAppName = "ga4-outbox-gate"
 
-// gateLockTimeout bounds how long arming waits for open enqueueing
-// transactions; past it the poller claims again and retries.
-const gateLockTimeout = "10ms"
+// The gate's poll delays: while an enqueueing transaction is open the
+// poller cannot arm and looks again after a delay that starts at
+// gatePollMin and doubles up to gatePollMax (reset when a claim finds rows).
+const (
+	gatePollMin = time.Millisecond
+	gatePollMax = 16 * time.Millisecond
+)
 
 // armResult is what arming the gate found.
 type armResult int
 
 const (
 	gateArmed       armResult = iota // this poller holds the lock: enqueues notify
-	gateBusyWriter                   // an enqueueing transaction is still open: claim again
+	gateBusyWriter                   // an enqueueing transaction is still open: look again soon
 	gateOtherPoller                  // another poller holds it: enqueues notify
 )
 
@@ -43,12 +46,13 @@ type gate struct {
 	log   *slog.Logger
 	conn  *pgx.Conn
 	armed bool
+	poll  time.Duration // the next delay while a writer keeps the gate
 }
 
 func newGate(pool *pgxpool.Pool, log *slog.Logger) *gate { return &gate{pool: pool, log: log} }
 
-// arm takes the lock, waiting up to gateLockTimeout for open enqueueing
-// transactions to end.
+// arm takes the lock if no enqueueing transaction holds it (never
+// waiting: a queued request would make every enqueue notify meanwhile).
 func (g *gate) arm(ctx context.Context) (armResult, error) {
 	if g.armed {
 		return gateArmed, nil
@@ -56,41 +60,33 @@ func (g *gate) arm(ctx context.Context) (armResult, error) {
 	if err := g.connect(ctx); err != nil {
 		return gateBusyWriter, err
 	}
-	_, err := g.conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, gateLockClass, gateLockObject)
-	var pgErr *pgconn.PgError
-	switch {
-	case err == nil:
-		g.armed = true
-		return gateArmed, nil
-	case errors.As(err, &pgErr) && pgErr.Code == "55P03": // lock_not_available
-		return g.holder(ctx)
-	}
-	g.close(ctx)
-	return gateBusyWriter, fmt.Errorf("arm the notify gate: %w", err)
-}
-
-// holder tells whether another poller holds the lock (enqueues notify) or
-// an enqueueing transaction does (they do not).
-func (g *gate) holder(ctx context.Context) (armResult, error) {
-	var other bool
+	var res armResult
 	err := g.conn.QueryRow(ctx, `
-SELECT EXISTS (SELECT 1 FROM pg_locks
-                WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                  AND classid = $1 AND objid = $2 AND objsubid = 2
-                  AND mode = 'ExclusiveLock' AND granted)`, gateLockClass, gateLockObject).Scan(&other)
+SELECT CASE WHEN pg_try_advisory_lock($1, $2) THEN 0
+            WHEN pg_try_advisory_lock_shared($1, $2) AND pg_advisory_unlock_shared($1, $2) THEN 1
+            ELSE 2 END`, gateLockClass, gateLockObject).Scan(&res)
 	if err != nil {
 		g.close(ctx)
-		return gateBusyWriter, fmt.Errorf("read the notify gate's holder: %w", err)
+		return gateBusyWriter, fmt.Errorf("arm the notify gate: %w", err)
 	}
-	if other {
-		return gateOtherPoller, nil
+	g.armed = res == gateArmed
+	if res != gateBusyWriter {
+		g.poll = 0
 	}
-	return gateBusyWriter, nil
+	return res, nil
+}
+
+// nextPoll returns how long to wait before looking again while a writer
+// keeps the gate.
+func (g *gate) nextPoll() time.Duration {
+	g.poll = min(max(2*g.poll, gatePollMin), gatePollMax)
+	return g.poll
 }
 
 // disarm releases the lock: the poller is about to claim, so enqueues need
 // not notify.
 func (g *gate) disarm(ctx context.Context) {
+	g.poll = 0
 	if !g.armed {
 		return
 	}
@@ -107,7 +103,6 @@ func (g *gate) connect(ctx context.Context) error {
 	}
 	cc := g.pool.Config().ConnConfig.Copy()
 	cc.RuntimeParams["application_name"] = gateAppName
-	cc.RuntimeParams["lock_timeout"] = gateLockTimeout
 	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
 		return fmt.Errorf("connect for the notify gate: %w", err)

@@ -74,8 +74,8 @@ func (p *Poller) loop(ctx context.Context, e *engine, wake <-chan struct{}, g *g
 // arms the gate and claims once more (enqueues committed before that did
 // not notify); armed, it waits for a wake-up and disarms. While an
 // enqueueing transaction keeps the gate from arming, it claims again after
-// each attempt (gateLockTimeout apart); when another poller holds the gate,
-// notifications wake this one too.
+// a short delay (1 ms doubling to 16 ms); when another poller holds the
+// gate, notifications wake this one too.
 func (p *Poller) idle(ctx context.Context, g *gate, wake <-chan struct{}) bool {
 	if g == nil {
 		return waitWake(ctx, wake)
@@ -90,8 +90,11 @@ func (p *Poller) idle(ctx context.Context, g *gate, wake <-chan struct{}) bool {
 			return waitWake(ctx, wake)
 		case res == gateOtherPoller:
 			return waitWake(ctx, wake)
+		case res == gateBusyWriter:
+			waitWakeFor(ctx, wake, g.nextPoll())
+			return ctx.Err() == nil
 		}
-		return true // armed, or a writer is still open: claim again
+		return true // armed: claim once more
 	}
 	ok := waitWake(ctx, wake)
 	g.disarm(ctx)
@@ -105,6 +108,17 @@ func waitWake(ctx context.Context, wake <-chan struct{}) bool {
 		return false
 	case <-wake:
 		return true
+	}
+}
+
+// waitWakeFor waits for a wake-up or d, whichever comes first.
+func waitWakeFor(ctx context.Context, wake <-chan struct{}, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-wake:
+	case <-t.C:
 	}
 }
 
