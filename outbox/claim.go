@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
 )
@@ -65,7 +66,7 @@ func (p *Poller) mark(ctx context.Context, b *batch, results []Result) (lost int
 	now := p.cfg.Now()
 	for i := range b.rows {
 		res := &results[i]
-		ids[i], statuses[i], reasons[i], errs[i] = b.rows[i].ID, res.Status, res.Reason, res.Error
+		ids[i], statuses[i], reasons[i], errs[i] = b.rows[i].ID, res.Status, res.Reason, clip(res.Error, MaxErrorBytes)
 		tokens[i] = pgtype.UUID{Bytes: b.token, Valid: true}
 		if res.Status == StatusPending {
 			next[i] = now
@@ -79,4 +80,21 @@ func (p *Poller) mark(ctx context.Context, b *batch, results []Result) (lost int
 		return 0, fmt.Errorf("mark outbox batch: %w", err)
 	}
 	return n - int(tag.RowsAffected()), nil
+}
+
+// MaxErrorBytes bounds last_error (migration 000005's check constraint;
+// the report's error index carries the text): longer errors are cut at a
+// character boundary.
+const MaxErrorBytes = 2000
+
+// clip returns s cut to at most n bytes without splitting a UTF-8
+// character.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

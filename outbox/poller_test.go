@@ -3,9 +3,11 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -265,4 +267,20 @@ func TestClaimOrderNearestDeadlineFirst(t *testing.T) {
 		order = append(order, r.TransactionID)
 	}
 	require.Equal(t, []string{"T-oldest", "T-mid", "T-fresh", "T-none"}, order)
+}
+
+// TestLongErrorsAreClipped: a sender's error longer than MaxErrorBytes is
+// stored cut at a character boundary (the schema refuses longer ones), and
+// the row is still marked.
+func TestLongErrorsAreClipped(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	long := "bad: " + strings.Repeat("é", 3000) // 6,005 bytes, two per "é"
+	b.sender.fn = func(outbox.Row, int) outbox.Result { return outbox.Skip(outbox.ReasonInvalid, long) }
+	id := b.enqueue(t, conversion("T-long"))
+	b.drain(t)
+	s := b.state(t, id)
+	require.Equal(t, "skipped", s.Status)
+	require.Equal(t, long[:outbox.MaxErrorBytes-1], s.LastError, "cut before the split character")
+	require.True(t, utf8.ValidString(s.LastError))
 }

@@ -3,6 +3,7 @@ package dbmigrate_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -218,4 +219,41 @@ func TestNotifyGate(t *testing.T) {
 		require.NoError(t, poller.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+gateLock+`)`).Scan(&armed))
 		require.True(t, armed)
 	})
+}
+
+// TestErrorIndexMigration: version 5 cuts older last_errors over 2,000
+// bytes to 500 characters, then refuses longer ones with a check naming
+// the rule, and the report's error index carries the text.
+func TestErrorIndexMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.EmptyURL(t)
+	conn := connect(t, url)
+	m, err := dbmigrate.New(ctx, url)
+	require.NoError(t, err)
+	defer m.Close()
+	require.NoError(t, m.Steps(3)) // 000001, 000003, 000004
+	v, _, err := m.Version()
+	require.NoError(t, err)
+	require.Equal(t, uint(4), v)
+	_, err = conn.Exec(ctx, `INSERT INTO ga4_outbox.events (transaction_id, last_error)
+		VALUES ('long', repeat('é', 3000)), ('short', 'HTTP 503')`)
+	require.NoError(t, err)
+
+	require.NoError(t, m.Up())
+	var long, short string
+	require.NoError(t, conn.QueryRow(ctx, `SELECT
+		(SELECT last_error FROM ga4_outbox.events WHERE transaction_id = 'long'),
+		(SELECT last_error FROM ga4_outbox.events WHERE transaction_id = 'short')`).Scan(&long, &short))
+	require.Equal(t, strings.Repeat("é", 500), long)
+	require.Equal(t, "HTTP 503", short)
+
+	_, err = conn.Exec(ctx, `UPDATE ga4_outbox.events SET last_error = repeat('x', 2001) WHERE transaction_id = 'short'`)
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, err, &pgErr)
+	require.Equal(t, "events_last_error_size", pgErr.ConstraintName)
+
+	var def string
+	require.NoError(t, conn.QueryRow(ctx, `SELECT pg_get_indexdef('ga4_outbox.events_last_error_idx'::regclass)`).Scan(&def))
+	require.Contains(t, def, "INCLUDE (last_error) WHERE (last_error IS NOT NULL)")
 }
