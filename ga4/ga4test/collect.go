@@ -5,27 +5,29 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/ga4-outbox/ga4-outbox/ga4"
 )
 
+// collect answers /mp/collect as Google does: 204 at once (unless a fault
+// says otherwise), the body analysed later (see processPendingLocked).
 func (s *Server) collect(w http.ResponseWriter, r *http.Request) {
 	at := s.now()
 	body, err := readBody(r)
 	if err != nil {
 		return // the client went away
 	}
-	log := RequestLog{ReceivedAt: at, Path: r.URL.Path, MeasurementID: r.URL.Query().Get("measurement_id"), Bytes: len(body)}
+	q := r.URL.Query()
+	log := RequestLog{ReceivedAt: at, Path: r.URL.Path, MeasurementID: q.Get("measurement_id"), Bytes: len(body)}
 	fault, retryAfter := s.delayAndPick(r.Context())
 	switch fault {
 	case Fault5xx, Fault429:
 		s.answerFault(w, &log, fault, retryAfter)
 		return
 	}
-	s.recordCollect(&log, r, body, at, fault == FaultDrop)
+	s.enqueueCollect(&log, q.Get("api_secret"), body, fault == FaultDrop)
 	if fault == FaultDrop {
 		hangUp(w)
 		return
@@ -152,79 +154,6 @@ func (s *Server) logRequestLocked(log *RequestLog, status int, fault string) {
 	log.ID = s.nextReq
 	log.Status, log.Fault = status, fault
 	s.requests = trim(append(s.requests, *log), s.max)
-}
-
-// recordCollect decodes the body and records its events, accepted or
-// dropped.
-func (s *Server) recordCollect(log *RequestLog, r *http.Request, body []byte, at time.Time, dropConn bool) {
-	q := r.URL.Query()
-	req, _, err := ga4.DecodeRequest(body)
-	reason := s.dropReason(log.MeasurementID, q.Get("api_secret"))
-	var problems []ga4.Message
-	if err == nil {
-		problems, _ = ga4.ValidateJSON(body, at)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	status, fault := http.StatusNoContent, ""
-	if dropConn {
-		status, fault = 0, FaultDrop
-	}
-	if req != nil {
-		log.Events = len(req.Events)
-	}
-	s.logRequestLocked(log, status, fault)
-	if req != nil {
-		for i := range req.Events {
-			s.recordEventLocked(log, req, &req.Events[i], reason, problems)
-		}
-	}
-	s.notifyLocked()
-}
-
-func (s *Server) dropReason(measurementID, secret string) string {
-	switch {
-	case measurementID == "":
-		return "missing measurement_id"
-	case s.secrets == nil:
-		return ""
-	}
-	allowed, ok := s.secrets[measurementID]
-	switch {
-	case !ok:
-		return "unknown measurement_id"
-	case !slices.Contains(allowed, secret):
-		return "wrong api_secret"
-	}
-	return ""
-}
-
-func (s *Server) recordEventLocked(log *RequestLog, req *ga4.Request, e *ga4.Event, reason string, problems []ga4.Message) {
-	ev := Event{
-		RequestID: log.ID, ReceivedAt: log.ReceivedAt,
-		MeasurementID: log.MeasurementID, ClientID: req.ClientID, UserID: req.UserID, Consent: req.Consent,
-		Name: e.Name, TimestampMicros: cmpInt(e.TimestampMicros, req.TimestampMicros), Params: e.Params,
-		Dropped: reason != "", DropReason: reason, Problems: problems,
-	}
-	ev.TransactionID, _ = e.Params["transaction_id"].(string)
-	if ev.Dropped {
-		s.stats.Dropped++
-	} else {
-		s.stats.Accepted++
-		if len(problems) > 0 {
-			s.stats.WithProblems++
-		}
-		if ev.TransactionID != "" {
-			ev.Duplicate = s.seenTIDs[ev.TransactionID] > 0
-			s.seenTIDs[ev.TransactionID]++
-			if ev.Duplicate {
-				s.stats.Duplicates++
-			}
-		}
-	}
-	s.nextSeq++
-	ev.Seq = s.nextSeq
-	s.events = trim(append(s.events, ev), s.max)
 }
 
 func cmpInt(a, b int64) int64 {

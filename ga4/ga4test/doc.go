@@ -17,6 +17,16 @@
 // as Dropped, as Google silently drops them. Accepted purchases that repeat a
 // transaction_id are flagged Duplicate and counted in Stats.
 //
+// Like Google, /mp/collect answers first and processes later: the request
+// is logged and counted at once, but its body is decoded, validated and its
+// events recorded only when something reads them (Events, Stats, WaitFor,
+// the /emulator/ API, or a request past Options.MaxRecorded pending bodies).
+// Readers see exactly what analysing each body on arrival would give, in
+// arrival order. Deferring keeps the emulator's JSON decoding, work Google
+// does on its own machines, out of benchmarks of the sidecar that run it on
+// the same machine. /debug/mp/collect validates at once: its answer carries
+// the messages.
+//
 // # Faults
 //
 // Faults are set at start (Options.Faults), at runtime (SetFaults, or PUT

@@ -33,13 +33,22 @@ type Options struct {
 	// MaxRecorded caps the events and the requests that Events, Accepted
 	// and Requests return (the oldest go first; counters and duplicate
 	// detection keep counting). Memory holds at most twice as many, so that
-	// recording stays cheap.
-	// Zero keeps everything, which suits tests; the emulator subcommand
-	// keeps 100000.
+	// recording stays cheap, plus at most MaxRecorded bodies not analysed
+	// yet: past that, each request analyses the oldest pending body.
+	// Zero keeps everything and analyses nothing until read, which suits
+	// tests and benchmarks; the emulator subcommand keeps 100000.
 	MaxRecorded int
 }
 
 // Server is the emulator. It is an http.Handler; Start runs it in-process.
+//
+// Like Google, it answers /mp/collect first and analyses later: a request
+// is logged and counted (Requests, FaultsDrop) at once; its body is decoded,
+// validated and its events recorded when a reader (Events, EventsSince,
+// Accepted, Requests, Stats, WaitFor, the /emulator/ API) asks, which then
+// sees exactly what analysing on arrival would have given. This keeps the
+// emulator's JSON decoding, CPU Google spends on its own machines, out of
+// benchmarks of the sidecar.
 type Server struct {
 	// URL is the base URL when started with Start ("" otherwise).
 	URL string
@@ -47,12 +56,15 @@ type Server struct {
 	secrets map[string][]string
 	now     func() time.Time
 	max     int
+	analyse func(body []byte, at time.Time) analysis // analyseBody; tests gate it
 
 	mu       sync.Mutex
 	faults   Faults
 	rng      *rand.Rand
 	events   []Event
 	requests []RequestLog
+	pending  []pendingBody // answered, not recorded yet, in arrival order
+	claimed  int           // pending[:claimed] are being analysed by requests
 	stats    Stats
 	seenTIDs map[string]int
 	nextSeq  int64
@@ -77,6 +89,7 @@ func NewServer(opts *Options) (*Server, error) {
 		max:      opts.MaxRecorded,
 		secrets:  opts.Secrets,
 		now:      opts.Now,
+		analyse:  analyseBody,
 		faults:   opts.Faults,
 		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		seenTIDs: map[string]int{},
@@ -144,13 +157,14 @@ func (s *Server) Faults() Faults {
 }
 
 // Events returns a copy of every event received (accepted and dropped), in
-// arrival order.
+// arrival order. Like every reader, it first analyses the pending bodies.
 func (s *Server) Events() []Event { return s.EventsSince(0) }
 
 // EventsSince returns a copy of the events with Seq > seq.
 func (s *Server) EventsSince(seq int64) []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.processPendingLocked()
 	events := window(s.events, s.max)
 	i, _ := slices.BinarySearchFunc(events, seq+1, func(e Event, target int64) int { return cmp.Compare(e.Seq, target) })
 	return append([]Event(nil), events[i:]...)
@@ -160,6 +174,7 @@ func (s *Server) EventsSince(seq int64) []Event {
 func (s *Server) Accepted() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.processPendingLocked()
 	var out []Event
 	for _, e := range window(s.events, s.max) {
 		if !e.Dropped {
@@ -173,6 +188,7 @@ func (s *Server) Accepted() []Event {
 func (s *Server) Requests() []RequestLog {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.processPendingLocked()
 	return append([]RequestLog(nil), window(s.requests, s.max)...)
 }
 
@@ -180,14 +196,16 @@ func (s *Server) Requests() []RequestLog {
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.processPendingLocked()
 	return s.stats
 }
 
-// Reset forgets every event, request and counter (faults stay).
+// Reset forgets every event, request, pending body and counter (faults
+// stay).
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.events, s.requests, s.stats = nil, nil, Stats{}
+	s.events, s.requests, s.pending, s.claimed, s.stats = nil, nil, nil, 0, Stats{}
 	s.nextSeq, s.nextReq = 0, 0
 	s.seenTIDs = map[string]int{}
 	s.notifyLocked()
