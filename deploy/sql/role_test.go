@@ -157,6 +157,9 @@ func TestSidecarRoleListensToAppInserts(t *testing.T) {
 
 	_, err := b.sidecar.Exec(ctx, `LISTEN ga4_outbox_events`)
 	require.NoError(t, err)
+	var armed bool // an idle poller arms the notify gate (migration 000004)
+	require.NoError(t, b.sidecar.QueryRow(ctx, `SELECT pg_try_advisory_lock(1734423663, 1)`).Scan(&armed))
+	require.True(t, armed)
 	_, err = b.app.Exec(ctx, `INSERT INTO ga4_outbox.events (transaction_id, value, currency) VALUES ('L-1', 5, 'EUR')`)
 	require.NoError(t, err)
 
