@@ -2,8 +2,10 @@ package reconcile_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -153,6 +155,15 @@ func BenchmarkReport10M(b *testing.B) {
 		Since: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC),
 		Now: func() time.Time { return time.Date(2026, 2, 1, 2, 0, 0, 0, time.UTC) },
 	}
+	// GA4O_BENCH_WORKERS sets Options.ParallelWorkers (default 0: the
+	// server's setting, PostgreSQL's default of 2 here).
+	opts.ParallelWorkers, _ = strconv.Atoi(os.Getenv("GA4O_BENCH_WORKERS"))
+	b.Run(fmt.Sprintf("parallel_workers=%d", opts.ParallelWorkers), func(b *testing.B) {
+		benchBuild(b, db, opts)
+	})
+}
+
+func benchBuild(b *testing.B, db *pgx.Conn, opts reconcile.Options) {
 	ctx := context.Background()
 	var r *reconcile.Report
 	for b.Loop() {

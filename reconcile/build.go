@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,6 +38,11 @@ type Options struct {
 	// OrdersQuery, when set, is the operator's query over the application's
 	// orders (see docs/REPORT.md); empty skips the orders reconciliation.
 	OrdersQuery string
+	// ParallelWorkers, when positive, sets max_parallel_workers_per_gather
+	// for the report's transaction: the database server's cores minus one
+	// suits it best (more workers than cores slow the parallel index scans
+	// down). Zero keeps the server's setting (PostgreSQL's default is 2).
+	ParallelWorkers int
 	// Now is the report's clock. Defaults to time.Now.
 	Now func() time.Time
 }
@@ -87,8 +93,8 @@ func build(ctx context.Context, tx pgx.Tx, r *Report, opts Options, now time.Tim
 			return fmt.Errorf("set snapshot: %w", err)
 		}
 	}
-	if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 4; SET LOCAL jit = off`); err != nil {
-		return fmt.Errorf("tune report session: %w", err)
+	if err := tune(ctx, tx, opts.ParallelWorkers); err != nil {
+		return err
 	}
 	agg, err := aggregate(ctx, tx, opts.Since, opts.Until, now.Add(-opts.StuckAfter))
 	if err != nil {
@@ -105,6 +111,20 @@ func build(ctx context.Context, tx pgx.Tx, r *Report, opts Options, now time.Tim
 		return err
 	}
 	return topErrors(ctx, tx, r, opts)
+}
+
+// tune turns JIT off for the report's transaction (compiling costs more
+// than it saves on these aggregates) and sets its parallel workers.
+func tune(ctx context.Context, tx pgx.Tx, workers int) error {
+	if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+		return fmt.Errorf("tune report session: %w", err)
+	}
+	if workers > 0 {
+		if _, err := tx.Exec(ctx, `SELECT set_config('max_parallel_workers_per_gather', $1, true)`, strconv.Itoa(workers)); err != nil {
+			return fmt.Errorf("tune report session: %w", err)
+		}
+	}
+	return nil
 }
 
 func lag(ctx context.Context, tx pgx.Tx, r *Report, opts Options) error {

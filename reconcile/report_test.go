@@ -259,6 +259,30 @@ func TestBuildErrors(t *testing.T) {
 	})
 }
 
+// TestBuildTunesItsTransaction: the report turns JIT off and sets
+// ParallelWorkers for its own transaction only; zero keeps the server's
+// setting.
+func TestBuildTunesItsTransaction(t *testing.T) {
+	t.Parallel()
+	tx := setup(t)
+	ctx := context.Background()
+	setting := func(name string) string {
+		var v string
+		require.NoError(t, tx.QueryRow(ctx, `SELECT current_setting($1)`, name).Scan(&v))
+		return v
+	}
+	server := setting("max_parallel_workers_per_gather")
+	o := fixtureOptions(false)
+	_, err := reconcile.Build(ctx, tx, o)
+	require.NoError(t, err)
+	require.Equal(t, server, setting("max_parallel_workers_per_gather"))
+	require.Equal(t, "off", setting("jit"))
+	o.ParallelWorkers = 7
+	_, err = reconcile.Build(ctx, tx, o)
+	require.NoError(t, err)
+	require.Equal(t, "7", setting("max_parallel_workers_per_gather"))
+}
+
 // TestLagPercentilesMatchPostgres: the histogram percentiles equal
 // PostgreSQL's percentile_cont over the same whole-second lags.
 func TestLagPercentilesMatchPostgres(t *testing.T) {

@@ -72,9 +72,10 @@ func runReport(ctx context.Context, e *env) error {
 // options; the window is the caller's.
 func reportOptions(cfg *config.Config) reconcile.Options {
 	return reconcile.Options{
-		StuckAfter:  cfg.Reconcile.StuckAfter.D(),
-		Examples:    cfg.Reconcile.Examples,
-		OrdersQuery: cfg.Reconcile.OrdersQuery,
+		StuckAfter:      cfg.Reconcile.StuckAfter.D(),
+		Examples:        cfg.Reconcile.Examples,
+		OrdersQuery:     cfg.Reconcile.OrdersQuery,
+		ParallelWorkers: cfg.Reconcile.ParallelWorkers,
 	}
 }
 

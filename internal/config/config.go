@@ -136,6 +136,10 @@ type Reconcile struct {
 	// and returns transaction_id, value, currency, occurred_at. Empty
 	// disables the orders reconciliation.
 	OrdersQuery string `yaml:"orders_query"`
+	// ParallelWorkers sets max_parallel_workers_per_gather for the report's
+	// transaction; the database server's cores minus one suits it best.
+	// Defaults to 0: the server's own setting.
+	ParallelWorkers int `yaml:"parallel_workers"`
 }
 
 // Retention configures the cleanup of finished rows.

@@ -143,6 +143,7 @@ func TestBadInput(t *testing.T) {
 		{"backoff order", "poller:\n  backoff_initial: 1h\n  backoff_max: 1s\n", []string{"poller.backoff_max"}},
 		{"missing client id policy", "poller:\n  missing_client_id: drop\n", []string{"poller.missing_client_id", "skip or generate"}},
 		{"report format", "reconcile:\n  formats: [pdf]\n", []string{"reconcile.formats", `"pdf"`}},
+		{"negative report workers", "reconcile:\n  parallel_workers: -1\n", []string{"reconcile.parallel_workers", "must not be negative"}},
 		{"property without secret", "ga4:\n  properties:\n    - measurement_id: G-OTHER123\n", []string{"ga4.properties[0]", "api_secret_env or api_secret_file"}},
 		{"not yaml", "poller: [\n", []string{"config:"}},
 	}

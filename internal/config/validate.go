@@ -63,6 +63,7 @@ func (c *Config) Validate() error {
 		check(slices.Contains([]string{"table", "markdown", "csv", "json", "html"}, f), "reconcile.formats", fmt.Sprintf("%q: must be table, markdown, csv, json or html", f))
 	}
 	check(r.Examples >= 0, "reconcile.examples", "must not be negative")
+	check(r.ParallelWorkers >= 0, "reconcile.parallel_workers", "must not be negative")
 	check(r.StuckAfter > 0, "reconcile.stuck_after", "must be positive")
 	t := c.Retention
 	check(t.DeliveredAfter >= 0, "retention.delivered_after", "must not be negative")
