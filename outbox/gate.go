@@ -25,7 +25,7 @@ const gateAppName = "ga4-outbox-gate"
 // gatePollMin and doubles up to gatePollMax (reset when a claim finds rows).
 const (
 	gatePollMin = time.Millisecond
-	gatePollMax = 16 * time.Millisecond
+	gatePollMax = 4 * time.Millisecond
 )
 
 // armResult is what arming the gate found.

@@ -74,7 +74,7 @@ func (p *Poller) loop(ctx context.Context, e *engine, wake <-chan struct{}, g *g
 // arms the gate and claims once more (enqueues committed before that did
 // not notify); armed, it waits for a wake-up and disarms. While an
 // enqueueing transaction keeps the gate from arming, it claims again after
-// a short delay (1 ms doubling to 16 ms); when another poller holds the
+// a short delay (1 ms doubling to 4 ms); when another poller holds the
 // gate, notifications wake this one too.
 func (p *Poller) idle(ctx context.Context, g *gate, wake <-chan struct{}) bool {
 	if g == nil {
