@@ -2,9 +2,12 @@ package ga4test_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -272,4 +275,29 @@ func TestClaimedAnalysesRecordInArrivalOrder(t *testing.T) {
 		require.Equal(t, 204, serve(s, ga4.CollectPath, rightQuery, body("E")))
 		require.Equal(t, []string{"1 1 E"}, seqs(s.Events()))
 	})
+}
+
+// TestWaitReceived counts arrivals without analysing them: the bodies are
+// still pending when it returns, and a context that ends first says how
+// many arrived.
+func TestWaitReceived(t *testing.T) {
+	t.Parallel()
+	s := ga4test.Start(t, nil)
+	c := &http.Client{}
+	for i := range 3 {
+		resp, err := c.Post(s.URL+"/mp/collect?measurement_id=G-TEST1234&api_secret=x", "application/json",
+			strings.NewReader(`{"client_id":"1.2","events":[{"name":"purchase","params":{"transaction_id":"W-`+strconv.Itoa(i)+`"}}]}`))
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, s.WaitReceived(ctx, 3))
+	require.Equal(t, 3, s.Received())
+	require.Equal(t, 3, s.PendingBodies(), "nothing analysed yet")
+	require.Equal(t, 3, s.Stats().Accepted)
+
+	short, cancelShort := context.WithCancel(context.Background())
+	cancelShort()
+	require.ErrorContains(t, s.WaitReceived(short, 4), "3 of 4 requests received")
 }

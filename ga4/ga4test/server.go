@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -217,6 +218,32 @@ func (s *Server) Changed() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.changed
+}
+
+// Received returns the number of requests that arrived so far (Stats'
+// Requests) without analysing the bodies still pending: cheap enough to
+// poll while a load runs.
+func (s *Server) Received() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats.Requests
+}
+
+// WaitReceived waits until n requests have arrived, analysing nothing on
+// the way (WaitFor analyses the pending bodies on every wake-up, which
+// holds up requests arriving meanwhile).
+func (s *Server) WaitReceived(ctx context.Context, n int) error {
+	for {
+		ch := s.Changed()
+		if s.Received() >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return errors.Join(fmt.Errorf("ga4test: %d of %d requests received", s.Received(), n), ctx.Err())
+		}
+	}
 }
 
 // WaitFor blocks until cond holds for the stats or ctx ends.
