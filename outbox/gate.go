@@ -28,6 +28,10 @@ const (
 	gatePollMax = 4 * time.Millisecond
 )
 
+// gateBusyPoll is how long a poller whose last claim found rows waits
+// before it claims again (instead of arming the gate).
+const gateBusyPoll = 2 * time.Millisecond
+
 // armResult is what arming the gate found.
 type armResult int
 
@@ -47,6 +51,7 @@ type gate struct {
 	conn  *pgx.Conn
 	armed bool
 	poll  time.Duration // the next delay while a writer keeps the gate
+	busy  bool          // the last claim found rows
 }
 
 func newGate(pool *pgxpool.Pool, log *slog.Logger) *gate { return &gate{pool: pool, log: log} }
@@ -81,6 +86,13 @@ SELECT CASE WHEN pg_try_advisory_lock($1, $2) THEN 0
 func (g *gate) nextPoll() time.Duration {
 	g.poll = min(max(2*g.poll, gatePollMin), gatePollMax)
 	return g.poll
+}
+
+// claimed records a claim that found rows: the poller is busy, so the gate
+// is disarmed and the next idle wait is short.
+func (g *gate) claimed(ctx context.Context) {
+	g.busy = true
+	g.disarm(ctx)
 }
 
 // disarm releases the lock: the poller is about to claim, so enqueues need

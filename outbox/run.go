@@ -50,7 +50,7 @@ func (p *Poller) loop(ctx context.Context, e *engine, wake <-chan struct{}, g *g
 		}
 		n, err := e.dispatch(ctx)
 		if n > 0 && g != nil {
-			g.disarm(ctx) // busy: enqueues need not notify
+			g.claimed(ctx)
 		}
 		switch {
 		case ctx.Err() != nil:
@@ -70,7 +70,9 @@ func (p *Poller) loop(ctx context.Context, e *engine, wake <-chan struct{}, g *g
 }
 
 // idle returns when the poller should claim again, false when ctx is done.
-// Without a gate (LISTEN off) it waits for a wake-up. With one, it first
+// Without a gate (LISTEN off) it waits for a wake-up. After a claim that
+// found rows it claims again after gateBusyPoll (2 ms), so a steady trickle
+// is collected in small batches without arming. Otherwise it first
 // arms the gate and claims once more (enqueues committed before that did
 // not notify); armed, it waits for a wake-up and disarms. While an
 // enqueueing transaction keeps the gate from arming, it claims again after
@@ -79,6 +81,11 @@ func (p *Poller) loop(ctx context.Context, e *engine, wake <-chan struct{}, g *g
 func (p *Poller) idle(ctx context.Context, g *gate, wake <-chan struct{}) bool {
 	if g == nil {
 		return waitWake(ctx, wake)
+	}
+	if g.busy { // the last claim found rows: more are likely, claim again soon
+		g.busy = false
+		waitWakeFor(ctx, wake, gateBusyPoll)
+		return ctx.Err() == nil
 	}
 	if !g.armed {
 		res, err := g.arm(ctx)
