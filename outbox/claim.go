@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -53,9 +54,9 @@ func (p *Poller) claim(ctx context.Context) (*batch, error) {
 	return b, nil
 }
 
-// mark records results[i] for b.rows[i] in one statement and returns the
-// number of rows whose lease was lost (marked by nobody).
-func (p *Poller) mark(ctx context.Context, b *batch, results []Result) (lost int, err error) {
+// mark records results[i] for b.rows[i] in one statement and reports which
+// rows it marked: the others' lease was lost (another worker holds them).
+func (p *Poller) mark(ctx context.Context, b *batch, results []Result) (marked []bool, err error) {
 	n := len(b.rows)
 	ids := make([]int64, n)
 	statuses := make([]string, n)
@@ -75,11 +76,28 @@ func (p *Poller) mark(ctx context.Context, b *batch, results []Result) (lost int
 			}
 		}
 	}
-	tag, err := p.db.Exec(ctx, sqlMark, ids, statuses, reasons, errs, next, now, tokens)
+	rows, err := p.db.Query(ctx, sqlMark, ids, statuses, reasons, errs, next, now, tokens)
 	if err != nil {
-		return 0, fmt.Errorf("mark outbox batch: %w", err)
+		return nil, fmt.Errorf("mark outbox batch: %w", err)
 	}
-	return n - int(tag.RowsAffected()), nil
+	done, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("mark outbox batch: %w", err)
+	}
+	return markedRows(ids, done), nil
+}
+
+// markedRows flags the ids (in batch order) that done lists.
+func markedRows(ids, done []int64) []bool {
+	set := make(map[int64]struct{}, len(done))
+	for _, id := range done {
+		set[id] = struct{}{}
+	}
+	marked := make([]bool, len(ids))
+	for i, id := range ids {
+		_, marked[i] = set[id]
+	}
+	return marked
 }
 
 // MaxErrorBytes bounds last_error (migration 000005's check constraint;

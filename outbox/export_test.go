@@ -21,8 +21,19 @@ func (p *Poller) MarkAll(ctx context.Context, b *Batch, res Result) (int, error)
 	for i := range results {
 		results[i] = res
 	}
-	return p.mark(ctx, b, results)
+	marked, err := p.mark(ctx, b, results)
+	lost := 0
+	for _, m := range marked {
+		if !m {
+			lost++
+		}
+	}
+	return lost, err
 }
+
+// Process sends a claimed batch and marks and counts its results, as a
+// worker does.
+func (p *Poller) Process(ctx context.Context, b *Batch) { p.process(ctx, b) }
 
 // RetryDelay exposes the backoff.
 func (p *Poller) RetryDelay(attempt int, retryAfter time.Duration) time.Duration {

@@ -106,13 +106,13 @@ func (p *Poller) process(sendCtx context.Context, b *batch) (retryIn time.Durati
 	}
 	markCtx, cancel := context.WithTimeout(context.WithoutCancel(sendCtx), markTimeout)
 	defer cancel()
-	lost, err := p.mark(markCtx, b, results)
+	marked, err := p.mark(markCtx, b, results)
 	if err != nil {
 		p.log.Error("outbox batch not marked; its rows are retried when the lease expires",
 			logKeyRows, len(b.rows), logKeyError, err)
 		return 0
 	}
-	p.record(b, results, lost, p.cfg.Now())
+	p.record(b, results, marked, p.cfg.Now())
 	return p.earliestRetry(results)
 }
 
@@ -204,13 +204,17 @@ func (p *Poller) earliestRetry(results []Result) time.Duration {
 	return d
 }
 
-func (p *Poller) record(b *batch, results []Result, lost int, now time.Time) {
+func (p *Poller) record(b *batch, results []Result, marked []bool, now time.Time) {
 	p.metrics.batchSize.Observe(float64(len(b.rows)))
 	p.mu.Lock()
 	s := &p.stats
 	s.Claimed += int64(len(b.rows))
-	s.LeaseLost += int64(lost)
+	lost := 0
 	for i := range results {
+		if !marked[i] { // another worker holds the row: its outcome counts there
+			lost++
+			continue
+		}
 		res := &results[i]
 		switch res.Status {
 		case StatusDelivered:
@@ -230,6 +234,7 @@ func (p *Poller) record(b *batch, results []Result, lost int, now time.Time) {
 			p.metrics.skipped.WithLabelValues(res.Reason).Inc()
 		}
 	}
+	s.LeaseLost += int64(lost)
 	p.metrics.leaseLost.Add(float64(lost))
 	progress, snapshot := p.progress, Stats{}
 	if progress != nil {

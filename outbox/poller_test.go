@@ -197,6 +197,27 @@ func TestLeaseExpiryTakeover(t *testing.T) {
 	require.Equal(t, 5, b.countStatus(t, outbox.StatusDelivered))
 }
 
+// A worker whose lease expired while it was sending does not count the
+// rows it could not mark as its own deliveries (another worker's are).
+func TestLeaseLostRowsAreNotCounted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.fill(t, 4)
+	b.cfg.Lease = time.Minute
+	slow := b.poller(t)
+	claimed, err := slow.Claim(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 4, claimed.Len())
+	b.cfg.Now = func() time.Time { return time.Now().Add(time.Minute + time.Second) }
+	require.EqualValues(t, 4, b.drain(t).Delivered)
+
+	slow.Process(context.Background(), claimed) // sent again, but not marked
+	st := slow.Stats()
+	require.EqualValues(t, 4, st.Claimed)
+	require.EqualValues(t, 4, st.LeaseLost)
+	require.Zero(t, st.Delivered, "the rows were marked by the other worker")
+}
+
 func TestPollersDeliverExactlyOnce(t *testing.T) {
 	t.Parallel()
 	for _, workers := range []int{2, 4} {

@@ -70,7 +70,8 @@ RETURNING e.id, e.attempts, e.event_name, COALESCE(e.transaction_id, ''),
 // square of the batch: 500 ms for 1,000 rows); this way every plan, generic
 // or custom, walks the unnest and probes the primary key (~20 ms).
 // $1 ids, $2 statuses, $3 reasons, $4 errors, $5 next attempt times,
-// $6 now, $7 lease tokens (the batch's, once per row).
+// $6 now, $7 lease tokens (the batch's, once per row). It returns the ids
+// it marked.
 const sqlMark = `
 UPDATE ga4_outbox.events AS e
    SET status = m.status,
@@ -82,7 +83,8 @@ UPDATE ga4_outbox.events AS e
        updated_at = $6::timestamptz
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $7::uuid[])
        AS m(id, status, reason, last_error, next_attempt_at, token)
- WHERE e.id = m.id AND e.lease_token = m.token AND e.status = 'pending'`
+ WHERE e.id = m.id AND e.lease_token = m.token AND e.status = 'pending'
+RETURNING e.id`
 
 // sqlPending counts pending rows (leased and backing off included), finds
 // the earliest next_attempt_at of the rows no worker holds, and counts the
