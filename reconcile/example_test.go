@@ -51,7 +51,7 @@ func ExampleReport_Render() {
 	//
 	// attributable share = attributable revenue / (revenue - consent_denied revenue); revenue is never added across currencies.
 	//
-	// ## 1. Summary by bucket
+	// ## 1. Summary, by bucket
 	//
 	// | currency | bucket | conversions | revenue | reasons |
 	// | --- | --- | --- | --- | --- |
@@ -82,7 +82,7 @@ func ExampleReport_Render() {
 	// | stuck (pending older than 1h) | 0 |
 	// | oldest pending age | 0s |
 	//
-	// ## 4. Top last errors
+	// ## 4. Delivery health, top last errors
 	//
 	// (none)
 	//

@@ -46,7 +46,7 @@ func (r *Report) summarySection() section {
 }
 
 func (r *Report) bucketSection() section {
-	s := section{id: "buckets", title: "1. Summary by bucket",
+	s := section{id: "buckets", title: "1. Summary, by bucket",
 		headers: []string{"currency", "bucket", "conversions", "revenue", "reasons"}}
 	for _, c := range r.Summary {
 		for _, b := range c.Buckets {
@@ -106,7 +106,7 @@ func (r *Report) healthSection() section {
 }
 
 func (r *Report) errorSection() section {
-	s := section{id: "top_errors", title: "4. Top last errors", headers: []string{"last error", "rows"}}
+	s := section{id: "top_errors", title: "4. Delivery health, top last errors", headers: []string{"last error", "rows"}}
 	for _, e := range r.Health.TopErrors {
 		s.rows = append(s.rows, []string{e.Error, count(e.Rows)})
 	}
