@@ -58,7 +58,7 @@ func Enqueue(ctx context.Context, db DB, c Conversion) (EnqueueResult, error) {
 		c.ClientID, c.SessionID, c.UserID,
 		c.AnalyticsStorage, c.AdUserData, c.AdPersonalization,
 		nullTime(c.SessionEventAt), nullTime(c.OccurredAt), c.Source, c.MeasurementID,
-	).Scan(&res.ID, &res.Duplicate)
+	).Scan(&res.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return findDuplicate(ctx, db, c)
 	}
@@ -68,8 +68,9 @@ func Enqueue(ctx context.Context, db DB, c Conversion) (EnqueueResult, error) {
 	return res, nil
 }
 
-// findDuplicate handles a conflict with a row committed after the insert's
-// snapshot was taken: ON CONFLICT saw it, the same statement could not.
+// findDuplicate reads the id of the row a duplicate conflicted with (the
+// INSERT wrote nothing). A REPEATABLE READ caller cannot see a row
+// committed after its snapshot: then the id is 0.
 func findDuplicate(ctx context.Context, db DB, c Conversion) (EnqueueResult, error) {
 	res := EnqueueResult{Duplicate: true}
 	err := db.QueryRow(ctx, sqlFindDuplicate, c.EventName, c.TransactionID).Scan(&res.ID)
