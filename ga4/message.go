@@ -39,5 +39,9 @@ func (e *ValidationError) Error() string {
 	for i, m := range e.Messages {
 		parts[i] = m.String()
 	}
-	return fmt.Sprintf("invalid measurement protocol request (%d problems): %s", len(e.Messages), strings.Join(parts, "; "))
+	noun := "problems"
+	if len(e.Messages) == 1 {
+		noun = "problem"
+	}
+	return fmt.Sprintf("invalid measurement protocol request (%d %s): %s", len(e.Messages), noun, strings.Join(parts, "; "))
 }

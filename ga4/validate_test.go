@@ -256,7 +256,7 @@ func TestValidateJSON(t *testing.T) {
 func TestValidationErrorListsMessages(t *testing.T) {
 	t.Parallel()
 	err := &ga4.ValidationError{Messages: []ga4.Message{{FieldPath: "events", Code: "NAME_INVALID", Description: "bad"}}}
-	require.Equal(t, "invalid measurement protocol request (1 problems): NAME_INVALID events: bad", err.Error())
+	require.Equal(t, "invalid measurement protocol request (1 problem): NAME_INVALID events: bad", err.Error())
 }
 
 // The reference's "minimal correct web payload" (section 11), verbatim.
