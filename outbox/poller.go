@@ -127,7 +127,9 @@ func (p *Poller) gate(r *Row, now time.Time) (Result, bool) {
 	case r.Attempt > p.cfg.MaxAttempts:
 		return Fail(ReasonMaxAttempts, fmt.Errorf("claimed %d times (max %d) without a recorded result", r.Attempt, p.cfg.MaxAttempts)), true
 	case now.Sub(r.EventTime()) > MaxEventAge:
-		return Skip(ReasonExpired, fmt.Sprintf("event time %s is more than 72h before the send", r.EventTime().UTC().Format(time.RFC3339))), true
+		// One text for every expired row, so that the report's top errors
+		// group them; the row's own times are in its columns.
+		return Skip(ReasonExpired, "event time more than 72h before the send (GA moves or drops such events)"), true
 	case r.ClientID == "" && p.cfg.MissingClientID == MissingClientIDSkip:
 		return Skip(ReasonMissingClientID, "no client_id"), true
 	case r.ClientID == "":
