@@ -43,9 +43,10 @@ GROUP BY 1, 2, 3, 4, 5`
 // lagSQL is the histogram of delivery lag in whole seconds (the generated
 // column delivery_lag_s) over delivered rows, with their attempts: one
 // parallel hash aggregate instead of a single-threaded sort of every
-// delivered row; Go reads the percentiles off it (percentileCont).
+// delivered row; Go reads the percentiles off it (percentileCont). The
+// exact maximum is taken over intervals, converted once per group.
 const lagSQL = `
-SELECT delivery_lag_s, count(*), coalesce(max(date_part('epoch', delivered_at - occurred_at)), 0),
+SELECT delivery_lag_s, count(*), coalesce(date_part('epoch', max(delivered_at - occurred_at)), 0),
        sum(attempts), max(attempts), count(*) FILTER (WHERE attempts > 1)
 FROM ga4_outbox.events
 WHERE occurred_at >= $1 AND occurred_at < $2 AND status = 'delivered'
