@@ -88,24 +88,30 @@ func (p *Poller) idle(ctx context.Context, g *gate, wake <-chan struct{}) bool {
 		return ctx.Err() == nil
 	}
 	if !g.armed {
-		res, err := g.arm(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return false
-		case err != nil:
-			p.log.Warn("outbox: notify gate unavailable; waking on schedule and notifications", logKeyError, err)
-			return waitWake(ctx, wake)
-		case res == gateOtherPoller:
-			return waitWake(ctx, wake)
-		case res == gateBusyWriter:
-			waitWakeFor(ctx, wake, g.nextPoll())
-			return ctx.Err() == nil
-		}
-		return true // armed: claim once more
+		return p.arm(ctx, g, wake)
 	}
 	ok := waitWake(ctx, wake)
 	g.disarm(ctx)
 	return ok
+}
+
+// arm arms the gate and returns at once to claim once more; when it cannot,
+// it waits as idle describes.
+func (p *Poller) arm(ctx context.Context, g *gate, wake <-chan struct{}) bool {
+	res, err := g.arm(ctx)
+	switch {
+	case ctx.Err() != nil:
+		return false
+	case err != nil:
+		p.log.Warn("outbox: notify gate unavailable; waking on schedule and notifications", logKeyError, err)
+		return waitWake(ctx, wake)
+	case res == gateOtherPoller:
+		return waitWake(ctx, wake)
+	case res == gateBusyWriter:
+		waitWakeFor(ctx, wake, g.nextPoll())
+		return ctx.Err() == nil
+	}
+	return true
 }
 
 // waitWake waits for a wake-up; false when ctx is done first.
