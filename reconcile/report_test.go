@@ -277,6 +277,7 @@ func TestBuildTunesItsTransaction(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, server, setting("max_parallel_workers_per_gather"))
 	require.Equal(t, "off", setting("jit"))
+	require.Equal(t, "force_custom_plan", setting("plan_cache_mode"))
 	o.ParallelWorkers = 7
 	_, err = reconcile.Build(ctx, tx, o)
 	require.NoError(t, err)
