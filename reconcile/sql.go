@@ -42,8 +42,8 @@ GROUP BY 1, 2, 3, 4, 5`
 
 // lagSQL is the histogram of delivery lag in whole seconds (the generated
 // column delivery_lag_s) over delivered rows, with their attempts: one
-// parallel hash aggregate instead of a single-threaded sort of every
-// delivered row; Go reads the percentiles off it (percentileCont). The
+// parallel hash aggregate (over a parallel scan of the window) instead of
+// a single-threaded sort of every delivered row; Go reads the percentiles off it (percentileCont). The
 // exact maximum is taken over intervals, converted once per group.
 const lagSQL = `
 SELECT delivery_lag_s, count(*), coalesce(date_part('epoch', max(delivered_at - occurred_at)), 0),
