@@ -25,8 +25,8 @@ test: ## gofmt check, go vet, go test -race ./... (uses TEST_DATABASE_URL or the
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
-bench: ## run the benchmarks (figures go to docs/PERFORMANCE.md)
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
+bench: ## run the benchmarks (figures go to docs/PERFORMANCE.md); the first run builds a kept 10M-row report database (~3.5 GB, a few minutes; GA4O_BENCH_10M=0 skips it)
+	GA4O_BENCH_10M=$${GA4O_BENCH_10M:-1} $(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	./scripts/fuzz.sh $${FUZZTIME:-30s}
