@@ -2,8 +2,10 @@ package outbox
 
 import (
 	"context"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -18,7 +20,7 @@ type metrics struct {
 	sendDuration, lag, batchSize                              prometheus.Histogram
 }
 
-func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer, now func() time.Time) (*metrics, error) {
 	counter := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: metricsNamespace, Name: name, Help: help})
 	}
@@ -43,7 +45,7 @@ func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	cs := []prometheus.Collector{m.delivered, m.retried, m.leaseLost, m.retained, m.listenReconnects,
-		m.failed, m.skipped, m.sendDuration, m.lag, m.batchSize, &rowsCollector{db: db}}
+		m.failed, m.skipped, m.sendDuration, m.lag, m.batchSize, &rowsCollector{db: db, now: now}}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -53,7 +55,7 @@ func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer) (*metrics, error) {
 }
 
 var (
-	rowsDesc = prometheus.NewDesc(metricsNamespace+"_rows", "Outbox rows by status (queried on scrape).",
+	rowsDesc = prometheus.NewDesc(metricsNamespace+"_rows", "Outbox rows by status (pending counted on every scrape, the others at most once a minute).",
 		[]string{"status"}, nil)
 	oldestDesc = prometheus.NewDesc(metricsNamespace+"_oldest_pending_age_seconds",
 		"Age of the oldest pending row (0 when none is pending).", nil, nil)
@@ -61,10 +63,23 @@ var (
 		"1 when the last scrape could not query the outbox.", nil, nil)
 )
 
-// rowsCollector queries row counts by status and the oldest pending row's
-// age on each scrape (one statement, bounded by a 5 s timeout; it counts the
-// whole table, so keep retention on for very large outboxes).
-type rowsCollector struct{ db *pgxpool.Pool }
+// finishedRowsEvery is how long the rows metric keeps its counts of
+// delivered, failed and skipped rows before counting them again.
+const finishedRowsEvery = time.Minute
+
+// rowsCollector reports row counts by status and the oldest pending row's
+// age. Pending rows are counted on every scrape (a partial index holds
+// them); the finished ones need a pass over the whole table, so their counts
+// are refreshed at most every finishedRowsEvery. Each query is bounded by a
+// 5 s timeout.
+type rowsCollector struct {
+	db  *pgxpool.Pool
+	now func() time.Time
+
+	mu       sync.Mutex
+	finished map[string]int64
+	counted  time.Time // when finished was counted; zero: never
+}
 
 func (c *rowsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- rowsDesc
@@ -75,7 +90,13 @@ func (c *rowsCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *rowsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	counts, oldest, err := c.query(ctx)
+	var pending int64
+	var oldest float64
+	err := c.db.QueryRow(ctx, sqlPendingRows).Scan(&pending, &oldest)
+	var finished map[string]int64
+	if err == nil {
+		finished, err = c.finishedRows(ctx)
+	}
 	failed := 0.0
 	if err != nil {
 		failed = 1
@@ -84,34 +105,32 @@ func (c *rowsCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		return
 	}
-	for _, s := range []string{StatusPending, StatusDelivered, StatusFailed, StatusSkipped} {
-		ch <- prometheus.MustNewConstMetric(rowsDesc, prometheus.GaugeValue, float64(counts[s]), s)
+	ch <- prometheus.MustNewConstMetric(rowsDesc, prometheus.GaugeValue, float64(pending), StatusPending)
+	for _, s := range []string{StatusDelivered, StatusFailed, StatusSkipped} {
+		ch <- prometheus.MustNewConstMetric(rowsDesc, prometheus.GaugeValue, float64(finished[s]), s)
 	}
 	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, oldest)
 }
 
-func (c *rowsCollector) query(ctx context.Context) (map[string]int64, float64, error) {
-	rows, err := c.db.Query(ctx, sqlRowsByStatus)
+// finishedRows returns the counts of finished rows, counting them again
+// when they are older than finishedRowsEvery.
+func (c *rowsCollector) finishedRows(ctx context.Context) (map[string]int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if !c.counted.IsZero() && now.Sub(c.counted) < finishedRowsEvery {
+		return c.finished, nil
+	}
+	rows, err := c.db.Query(ctx, sqlFinishedRows)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	defer rows.Close()
 	counts := map[string]int64{}
-	var oldest float64
-	for rows.Next() {
-		var status string
-		var n int64
-		var age float64
-		if err := rows.Scan(&status, &n, &age); err != nil {
-			return nil, 0, err
-		}
-		counts[status] = n
-		if status == StatusPending {
-			oldest = age
-		}
+	var status string
+	var n int64
+	if _, err := pgx.ForEachRow(rows, []any{&status, &n}, func() error { counts[status] = n; return nil }); err != nil {
+		return nil, err
 	}
-	if rows.Err() != nil {
-		return nil, 0, rows.Err()
-	}
-	return counts, oldest, nil
+	c.finished, c.counted = counts, now
+	return counts, nil
 }

@@ -65,7 +65,7 @@ func New(db *pgxpool.Pool, sender Sender, cfg *Config) (*Poller, error) {
 	sched, _ := parseSchedule(c.Schedule) // validated above
 	p := &Poller{db: db, sender: sender, cfg: c, sched: sched, log: c.Logger,
 		stats: Stats{ByReason: map[string]int64{}}}
-	if p.metrics, err = newMetrics(db, c.Registerer); err != nil {
+	if p.metrics, err = newMetrics(db, c.Registerer, c.Now); err != nil {
 		return nil, fmt.Errorf("register outbox metrics: %w", err)
 	}
 	return p, nil

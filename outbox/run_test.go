@@ -240,6 +240,50 @@ func TestMetrics(t *testing.T) {
 	require.Equal(t, 1.0, got["ga4_outbox_send_duration_seconds"])
 }
 
+// TestRowsMetricRefresh: pending rows are counted on every scrape, the
+// finished ones (a pass over the whole table) at most once a minute.
+func TestRowsMetricRefresh(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	reg := prometheus.NewPedanticRegistry()
+	b.cfg.Registerer = reg
+	var offset atomic.Int64
+	b.cfg.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	b.poller(t)
+	rows := func() (pending, delivered float64) {
+		families, err := reg.Gather()
+		require.NoError(t, err)
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				switch f.GetName() + labels(m) {
+				case "ga4_outbox_rows{status=pending}":
+					pending = value(m)
+				case "ga4_outbox_rows{status=delivered}":
+					delivered = value(m)
+				}
+			}
+		}
+		return pending, delivered
+	}
+	insert := func(tx, status string) {
+		_, err := b.pool.Exec(context.Background(), `INSERT INTO ga4_outbox.events (transaction_id, status, delivered_at)
+			VALUES ($1, $2, CASE WHEN $2 = 'delivered' THEN now() END)`, tx, status)
+		require.NoError(t, err)
+	}
+	insert("R-1", outbox.StatusDelivered)
+	p, d := rows()
+	require.Equal(t, [2]float64{0, 1}, [2]float64{p, d})
+
+	insert("R-2", outbox.StatusDelivered)
+	insert("R-3", outbox.StatusPending)
+	p, d = rows()
+	require.Equal(t, [2]float64{1, 1}, [2]float64{p, d}, "pending fresh, delivered as counted a moment ago")
+
+	offset.Store(int64(time.Minute))
+	p, d = rows()
+	require.Equal(t, [2]float64{1, 2}, [2]float64{p, d}, "a minute later the finished rows are counted again")
+}
+
 func labels(m *dto.Metric) string {
 	var parts []string
 	for _, l := range m.GetLabel() {

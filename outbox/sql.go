@@ -106,10 +106,16 @@ WITH doomed AS (
 )
 SELECT count(*), COALESCE(max(id), $1) FROM gone`
 
-// sqlRowsByStatus feeds the rows metric and the oldest pending age.
-const sqlRowsByStatus = `
-SELECT status, count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8
-  FROM ga4_outbox.events GROUP BY status`
+// sqlPendingRows feeds the pending rows metric and the oldest pending age
+// on every scrape (events_claim_idx holds exactly the pending rows).
+const sqlPendingRows = `
+SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0)
+  FROM ga4_outbox.events WHERE status = 'pending'`
+
+// sqlFinishedRows counts the finished rows by status: the whole table, so
+// the rows metric refreshes it at most every finishedRowsEvery.
+const sqlFinishedRows = `
+SELECT status, count(*) FROM ga4_outbox.events WHERE status <> 'pending' GROUP BY status`
 
 // The operator queries: Status reads, Requeue changes failed and skipped
 // rows (the status and retry commands).
