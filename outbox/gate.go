@@ -35,6 +35,7 @@ const gateBusyPoll = 2 * time.Millisecond
 // armResult is what arming the gate found.
 type armResult int
 
+// The values are arm's SQL answers: keep them 0, 1, 2.
 const (
 	gateArmed       armResult = iota // this poller holds the lock: enqueues notify
 	gateBusyWriter                   // an enqueueing transaction is still open: look again soon
@@ -65,7 +66,7 @@ func (g *gate) arm(ctx context.Context) (armResult, error) {
 	if err := g.connect(ctx); err != nil {
 		return gateBusyWriter, err
 	}
-	var res armResult
+	var res armResult // the CASE answers with the armResult constants
 	err := g.conn.QueryRow(ctx, `
 SELECT CASE WHEN pg_try_advisory_lock($1, $2) THEN 0
             WHEN pg_try_advisory_lock_shared($1, $2) AND pg_advisory_unlock_shared($1, $2) THEN 1

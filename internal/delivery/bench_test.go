@@ -211,11 +211,7 @@ func trickle(b *testing.B, rate int, d time.Duration) {
 	defer func() { cancel(); <-done }()
 
 	// the application's own pool: 8 connections unless BENCH_APP_CONNS
-	producer := openPool(b, r.pool.Config().ConnString())
-	if n := envInt("BENCH_APP_CONNS", 8); n != 8 {
-		producer.Close()
-		producer = openPoolSize(b, r.pool.Config().ConnString(), int32(n))
-	}
+	producer := openPoolSize(b, r.pool.Config().ConnString(), int32(envInt("BENCH_APP_CONNS", 8)))
 	n := int(d.Seconds()) * rate
 	committed := make([]time.Time, n)
 	var seq atomic.Int64
