@@ -50,18 +50,24 @@ func keyOf(r *Request) batchKey {
 func splitGroup(reqs []Request, keys []string, idx []int) []Batch {
 	var out []Batch
 	cur, size := newBatch(&reqs[idx[0]]), 0
+	// A lone event (the usual case: one purchase per client) is sent alone
+	// whatever its size: encoding it to measure would be wasted.
+	measure := len(idx) > 1 || len(reqs[idx[0]].Events) > 1
 	for _, i := range idx {
 		r := &reqs[i]
 		for _, e := range r.Events {
 			if e.TimestampMicros == 0 {
 				e.TimestampMicros = r.TimestampMicros
 			}
-			n := eventLen(&e)
+			n := 0
+			if measure {
+				n = eventLen(&e)
+			}
 			if len(cur.Request.Events) == MaxEventsPerRequest || (len(cur.Request.Events) > 0 && size+n >= MaxBodyBytes) {
 				out = append(out, cur)
 				cur, size = newBatch(r), 0
 			}
-			if len(cur.Request.Events) == 0 {
+			if len(cur.Request.Events) == 0 && measure {
 				size = requestOverhead(&cur.Request, r.UserProperties)
 			}
 			cur.Request.Events = append(cur.Request.Events, e)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ga4-outbox/ga4-outbox/ga4"
@@ -107,27 +108,46 @@ type property struct {
 }
 
 // Send builds, validates, routes, groups and sends rows; it returns one
-// result per row.
+// result per row. A few workers per call take the requests in turn (a
+// goroutine per request grew a fresh stack through net/http each time:
+// ~5 % of the drain's CPU); the slots cap requests in flight across calls.
 func (s *Sender) Send(ctx context.Context, rows []outbox.Row) []outbox.Result {
 	results := make([]outbox.Result, len(rows))
-	props := s.build(rows, results)
-	var wg sync.WaitGroup
-	for _, p := range props {
+	var jobs []job
+	for _, p := range s.build(rows, results) {
 		for _, b := range ga4.Batches(p.reqs, p.keys) {
-			select {
-			case s.slots <- struct{}{}:
-			case <-ctx.Done():
-				setAll(results, b.Keys, outbox.Retry(fmt.Errorf("send to GA4: %w", ctx.Err()), 0))
-				continue
-			}
-			wg.Go(func() {
-				defer func() { <-s.slots }()
-				setAll(results, b.Keys, Classify(s.send(ctx, p, &b.Request)))
-			})
+			jobs = append(jobs, job{p: p, b: b})
 		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(len(jobs), s.cfg.Concurrency) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(jobs)); i = next.Add(1) - 1 {
+				s.sendJob(ctx, &jobs[i], results)
+			}
+		})
 	}
 	wg.Wait()
 	return results
+}
+
+// job is one request of a Send call.
+type job struct {
+	p *property
+	b ga4.Batch
+}
+
+// sendJob waits for a slot, sends j and records its result per row.
+func (s *Sender) sendJob(ctx context.Context, j *job, results []outbox.Result) {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		setAll(results, j.b.Keys, outbox.Retry(fmt.Errorf("send to GA4: %w", ctx.Err()), 0))
+		return
+	}
+	defer func() { <-s.slots }()
+	setAll(results, j.b.Keys, Classify(s.send(ctx, j.p, &j.b.Request)))
 }
 
 // send posts one request, again at once after a transport failure.
