@@ -170,6 +170,12 @@ func (c *Client) post(ctx context.Context, path, measurementID, apiSecret string
 		return nil, &SendError{Retryable: true, Err: redact(err)}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode/100 == 2 && !keep { // the usual answer: 204, nothing to read
+		if resp.ContentLength != 0 {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
+		}
+		return nil, nil
+	}
 	limit := int64(4 << 10)
 	if keep {
 		limit = 4 << 20
