@@ -39,3 +39,6 @@ func (p *Poller) Process(ctx context.Context, b *Batch) { p.process(ctx, b) }
 func (p *Poller) RetryDelay(attempt int, retryAfter time.Duration) time.Duration {
 	return p.retryDelay(attempt, retryAfter)
 }
+
+// SQLClaim is the claim statement, for plan checks.
+const SQLClaim = sqlClaim

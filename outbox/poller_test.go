@@ -2,7 +2,9 @@ package outbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -292,4 +294,89 @@ func TestLongErrorsAreClipped(t *testing.T) {
 	require.Equal(t, "skipped", s.Status)
 	require.Equal(t, long[:outbox.MaxErrorBytes-1], s.LastError, "cut before the split character")
 	require.True(t, utf8.ValidString(s.LastError))
+}
+
+// TestClaimMergesRetriedRowsByDeadline: rows retried before (migration
+// 000008's second claim part) and rows never claimed are claimed together,
+// nearest deadline first.
+func TestClaimMergesRetriedRowsByDeadline(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	now := time.Now()
+	withSession := func(tx string, before time.Duration) outbox.Conversion {
+		c := conversion(tx)
+		c.SessionID = ""
+		if before > 0 {
+			c.SessionID = itoa(now.Add(-before).Unix())
+		}
+		return c
+	}
+	b.enqueue(t, withSession("T-oldest-retried", 20*time.Hour))
+	b.enqueue(t, withSession("T-late-retried", time.Minute))
+	p := b.poller(t)
+	batch, err := p.Claim(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, batch.Len())
+	_, err = p.MarkAll(ctx, batch, outbox.Retry(errors.New("HTTP 503"), time.Hour))
+	require.NoError(t, err)
+	var sameTime bool
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT bool_and(retry_at = next_attempt_at AND retry_at > now() + interval '50 minutes')
+		FROM ga4_outbox.events`).Scan(&sameTime))
+	require.True(t, sameTime, "a retry records its due time in retry_at")
+	_, err = b.pool.Exec(ctx, `UPDATE ga4_outbox.events SET next_attempt_at = now() - interval '1 second', retry_at = now() - interval '1 second'`)
+	require.NoError(t, err)
+	b.enqueue(t, withSession("T-mid", time.Hour))
+	b.enqueue(t, withSession("T-none", 0))
+
+	b.cfg.BatchSize = 1
+	b.drain(t)
+	var order []string
+	for _, r := range b.sender.sentRows() {
+		order = append(order, r.TransactionID)
+	}
+	require.Equal(t, []string{"T-oldest-retried", "T-mid", "T-late-retried", "T-none"}, order)
+}
+
+// TestClaimSkipsRowsInBackoff: rows waiting out a backoff are not read by
+// the claim (a GA outage leaves many of them, and an idle poller claims
+// every few milliseconds while the application enqueues). The claim of the
+// three new rows reads a few index and table pages, not the 20,000 rows in
+// backoff (~500 table pages).
+func TestClaimSkipsRowsInBackoff(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.fill(t, 20_000)
+	b.cfg.BatchSize = 5000
+	p := b.poller(t)
+	for {
+		batch, err := p.Claim(ctx)
+		require.NoError(t, err)
+		if batch.Len() == 0 {
+			break
+		}
+		_, err = p.MarkAll(ctx, batch, outbox.Retry(errors.New("HTTP 503"), time.Hour))
+		require.NoError(t, err)
+	}
+	for i := range 3 {
+		b.enqueue(t, conversion(fmt.Sprintf("T-new-%d", i)))
+	}
+	_, err := b.pool.Exec(ctx, `VACUUM ANALYZE ga4_outbox.events`)
+	require.NoError(t, err)
+
+	tx, err := b.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	var plan []struct {
+		Plan map[string]any `json:"Plan"`
+	}
+	var raw []byte
+	require.NoError(t, tx.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) `+outbox.SQLClaim,
+		time.Now(), 1000, time.Now().Add(time.Minute), "test", "9b2f6f0e-5d4c-4c1e-8a7b-2f1d3c4b5a69").Scan(&raw))
+	require.NoError(t, json.Unmarshal(raw, &plan))
+	top := plan[0].Plan
+	require.EqualValues(t, 3, top["Actual Rows"], "the three new rows are claimed")
+	pages := top["Shared Hit Blocks"].(float64) + top["Shared Read Blocks"].(float64)
+	require.Less(t, pages, 100.0, "pages read by the claim")
 }

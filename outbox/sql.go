@@ -29,19 +29,38 @@ const sqlFindDuplicate = `
 SELECT id FROM ga4_outbox.events WHERE event_name = $1 AND transaction_id = $2`
 
 // sqlClaim leases up to $2 due pending rows to this worker in one
-// statement, nearest attribution deadline first (events_claim_idx). The
+// statement, nearest attribution deadline first. Two partial indexes
+// (migration 000008) keep rows that wait out a backoff out of the scan:
+// fresh reads the rows never retried in deadline order (events_fresh_idx;
+// the leased ones among them are skipped by next_attempt_at), retried
+// reads only the retried rows that are due, in the order they fell due
+// (events_retry_idx); of both, the $2 nearest deadlines are leased (the
+// other locked rows are let go when the statement ends). The
 // = ANY(ARRAY(...)) form makes the UPDATE use the primary key instead of
-// hash-joining against a scan of the whole table. The rows
-// stay pending; next_attempt_at moves to the lease end, so a worker that dies
-// leaves them claimable when the lease expires. $1 now, $3 lease end,
-// $4 lease owner, $5 lease token.
+// hash-joining against a scan of the whole table. The rows stay pending;
+// next_attempt_at (no index) moves to the lease end, so a worker that dies
+// leaves them claimable when the lease expires, and the claim stays a HOT
+// update where the page has room. $1 now, $3 lease end, $4 lease owner,
+// $5 lease token.
 const sqlClaim = `
-WITH picked AS (
-    SELECT id FROM ga4_outbox.events
-     WHERE status = 'pending' AND next_attempt_at <= $1
+WITH fresh AS (
+    SELECT id, deadline_at FROM ga4_outbox.events
+     WHERE status = 'pending' AND retry_at IS NULL AND next_attempt_at <= $1
      ORDER BY deadline_at, id
      LIMIT $2
      FOR UPDATE SKIP LOCKED
+), retried AS (
+    SELECT id, deadline_at FROM ga4_outbox.events
+     WHERE status = 'pending' AND retry_at IS NOT NULL AND retry_at <= $1 AND next_attempt_at <= $1
+     ORDER BY retry_at, id
+     LIMIT $2
+     FOR UPDATE SKIP LOCKED
+), picked AS (
+    SELECT id, deadline_at FROM fresh
+    UNION ALL
+    SELECT id, deadline_at FROM retried
+     ORDER BY deadline_at, id
+     LIMIT $2
 )
 UPDATE ga4_outbox.events AS e
    SET next_attempt_at = $3, lease_owner = $4, lease_token = $5,
@@ -58,8 +77,9 @@ RETURNING e.id, e.attempts, e.event_name, COALESCE(e.transaction_id, ''),
 // sqlMark records a batch's results in one statement, fenced by the lease
 // token: rows another worker has claimed since (this lease expired) are
 // left alone. An empty error keeps last_error; a retried row gets its
-// backoff in next_attempt_at. The token is repeated per row so that the
-// fence is a join condition: with it as a plain filter PostgreSQL estimated
+// backoff in next_attempt_at and retry_at (which moves it to the claim's
+// retried part). The token is repeated per row so that the fence is a join
+// condition: with it as a plain filter PostgreSQL estimated
 // one matching row and nested a rescan of the unnest inside each row (the
 // square of the batch: 500 ms for 1,000 rows); this way every plan, generic
 // or custom, walks the unnest and probes the primary key (~20 ms).
@@ -72,6 +92,7 @@ UPDATE ga4_outbox.events AS e
        reason = NULLIF(m.reason, ''),
        last_error = COALESCE(NULLIF(m.last_error, ''), e.last_error),
        next_attempt_at = CASE WHEN m.status = 'pending' THEN m.next_attempt_at ELSE e.next_attempt_at END,
+       retry_at = CASE WHEN m.status = 'pending' THEN m.next_attempt_at END,
        delivered_at = CASE WHEN m.status = 'delivered' THEN $6::timestamptz END,
        lease_token = NULL,
        updated_at = $6::timestamptz
@@ -80,15 +101,24 @@ UPDATE ga4_outbox.events AS e
  WHERE e.id = m.id AND e.lease_token = m.token AND e.status = 'pending'
 RETURNING e.id`
 
+// pendingParts runs cols over the pending rows as two queries whose
+// conditions match the partial indexes of migration 000008 (rows never
+// retried, rows retried before): PostgreSQL would scan the whole table for
+// a plain status = 'pending'. Callers aggregate the two result rows.
+func pendingParts(cols string) string {
+	return `SELECT ` + cols + ` FROM ga4_outbox.events WHERE status = 'pending' AND retry_at IS NULL
+UNION ALL
+SELECT ` + cols + ` FROM ga4_outbox.events WHERE status = 'pending' AND retry_at IS NOT NULL`
+}
+
 // sqlPending counts pending rows (leased and backing off included), finds
 // the earliest next_attempt_at of the rows no worker holds, and counts the
 // rows leased to some worker: Drain waits for the former and polls for the
 // latter.
-const sqlPending = `
-SELECT count(*),
-       COALESCE(min(next_attempt_at) FILTER (WHERE lease_token IS NULL), 'infinity'),
-       count(*) FILTER (WHERE lease_token IS NOT NULL)
-  FROM ga4_outbox.events WHERE status = 'pending'`
+var sqlPending = `
+SELECT sum(n)::bigint, COALESCE(min(next_free), 'infinity'), sum(leased)::bigint FROM (` +
+	pendingParts(`count(*) AS n, min(next_attempt_at) FILTER (WHERE lease_token IS NULL) AS next_free,
+       count(*) FILTER (WHERE lease_token IS NOT NULL) AS leased`) + `) AS p`
 
 // sqlRetain deletes up to $5 finished rows past their retention age in id
 // order after the cursor $1, and returns how many and the last id.
@@ -107,10 +137,10 @@ WITH doomed AS (
 SELECT count(*), COALESCE(max(id), $1) FROM gone`
 
 // sqlPendingRows feeds the pending rows metric and the oldest pending age
-// on every scrape (events_claim_idx holds exactly the pending rows).
-const sqlPendingRows = `
-SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0)
-  FROM ga4_outbox.events WHERE status = 'pending'`
+// on every scrape (from the two pending-only indexes).
+var sqlPendingRows = `
+SELECT sum(n)::bigint, COALESCE(EXTRACT(EPOCH FROM now() - min(oldest))::float8, 0) FROM (` +
+	pendingParts(`count(*) AS n, min(created_at) AS oldest`) + `) AS p`
 
 // sqlFinishedRows counts the finished rows by status: the whole table, so
 // the rows metric refreshes it at most every finishedRowsEvery.
@@ -129,18 +159,18 @@ SELECT status, COALESCE(reason, ''), count(*), min(created_at), max(updated_at)
 
 // sqlStatusPending splits pending rows into due, leased and backing off,
 // and finds the oldest one. $1 now.
-const sqlStatusPending = `
-SELECT count(*) FILTER (WHERE next_attempt_at <= $1),
-       count(*) FILTER (WHERE next_attempt_at > $1 AND lease_token IS NOT NULL),
-       count(*) FILTER (WHERE next_attempt_at > $1 AND lease_token IS NULL),
-       min(created_at)
-  FROM ga4_outbox.events WHERE status = 'pending'`
+var sqlStatusPending = `
+SELECT sum(due)::bigint, sum(leased)::bigint, sum(backoff)::bigint, min(oldest) FROM (` +
+	pendingParts(`count(*) FILTER (WHERE next_attempt_at <= $1) AS due,
+       count(*) FILTER (WHERE next_attempt_at > $1 AND lease_token IS NOT NULL) AS leased,
+       count(*) FILTER (WHERE next_attempt_at > $1 AND lease_token IS NULL) AS backoff,
+       min(created_at) AS oldest`) + `) AS p`
 
 // sqlNextAttempts lists the pending rows due soonest. $1 limit.
-const sqlNextAttempts = `
-SELECT id, COALESCE(transaction_id, ''), attempts, next_attempt_at,
-       lease_token IS NOT NULL, COALESCE(last_error, '')
-  FROM ga4_outbox.events WHERE status = 'pending'
+var sqlNextAttempts = `
+SELECT * FROM (` +
+	pendingParts(`id, COALESCE(transaction_id, ''), attempts, next_attempt_at,
+       lease_token IS NOT NULL, COALESCE(last_error, '')`) + `) AS p
  ORDER BY next_attempt_at, id LIMIT $1`
 
 // sqlLastErrors lists the undelivered rows whose error was recorded most
@@ -177,7 +207,7 @@ WITH sel AS (
        FOR UPDATE
 ), upd AS (
     UPDATE ga4_outbox.events AS e
-       SET status = 'pending', reason = NULL, attempts = 0, next_attempt_at = $8,
+       SET status = 'pending', reason = NULL, attempts = 0, next_attempt_at = $8, retry_at = NULL,
            lease_owner = NULL, lease_token = NULL, delivered_at = NULL, updated_at = $8
       FROM sel WHERE e.id = sel.id
     RETURNING sel.status AS was
