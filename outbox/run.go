@@ -90,9 +90,11 @@ func (p *Poller) idle(ctx context.Context, g *gate, wake <-chan struct{}) bool {
 	if !g.armed {
 		return p.arm(ctx, g, wake)
 	}
-	ok := waitWake(ctx, wake)
+	if !waitWake(ctx, wake) {
+		return false // Run closes the gate's session, and with it the lock
+	}
 	g.disarm(ctx)
-	return ok
+	return true
 }
 
 // arm arms the gate and returns at once to claim once more; when it cannot,
