@@ -26,7 +26,13 @@ func (p *Poller) claim(ctx context.Context) (*batch, error) {
 	b.token[6] = b.token[6]&0x0f | 0x40 // UUID v4
 	b.token[8] = b.token[8]&0x3f | 0x80
 	now := p.cfg.Now()
-	rows, err := p.db.Query(ctx, sqlClaim, now, p.cfg.BatchSize, now.Add(p.cfg.Lease), p.cfg.WorkerID, b.token)
+	// Planned at every run (an unnamed statement): a generic plan made
+	// while the table was small kept scanning the whole table for the
+	// claimed ids after it had grown (until autovacuum's next ANALYZE),
+	// which cost seconds of latency in the first minute of a new outbox.
+	// Planning takes ~0.15 ms.
+	rows, err := p.db.Query(ctx, sqlClaim, pgx.QueryExecModeCacheDescribe,
+		now, p.cfg.BatchSize, now.Add(p.cfg.Lease), p.cfg.WorkerID, b.token)
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox batch: %w", err)
 	}

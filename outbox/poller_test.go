@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ga4-outbox/ga4-outbox/outbox"
@@ -379,4 +380,30 @@ func TestClaimSkipsRowsInBackoff(t *testing.T) {
 	require.EqualValues(t, 3, top["Actual Rows"], "the three new rows are claimed")
 	pages := top["Shared Hit Blocks"].(float64) + top["Shared Read Blocks"].(float64)
 	require.Less(t, pages, 100.0, "pages read by the claim")
+}
+
+// TestClaimIsPlannedEachTime: the claim is not a cached prepared statement
+// (whose generic plan, made while the table was small, kept scanning the
+// whole table after it had grown): after a dozen claims on a one-connection
+// pool, that session holds no prepared claim.
+func TestClaimIsPlannedEachTime(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	cfg := b.pool.Config()
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	defer pool.Close()
+	p, err := outbox.New(pool, b.sender, b.cfg)
+	require.NoError(t, err)
+	for range 12 {
+		batch, err := p.Claim(ctx)
+		require.NoError(t, err)
+		require.Zero(t, batch.Len())
+	}
+	var claims int // the pattern is split so that this query does not match itself
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements
+		WHERE statement LIKE '%FOR UPDATE ' || 'SKIP LOCKED%'`).Scan(&claims))
+	require.Zero(t, claims)
 }
