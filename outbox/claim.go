@@ -82,7 +82,8 @@ func (p *Poller) mark(ctx context.Context, b *batch, results []Result) (marked [
 			}
 		}
 	}
-	rows, err := p.db.Query(ctx, sqlMark, ids, statuses, reasons, errs, next, now, tokens)
+	// Planned at every run, as the claim is.
+	rows, err := p.db.Query(ctx, sqlMark, pgx.QueryExecModeCacheDescribe, ids, statuses, reasons, errs, next, now, tokens)
 	if err != nil {
 		return nil, fmt.Errorf("mark outbox batch: %w", err)
 	}

@@ -382,11 +382,11 @@ func TestClaimSkipsRowsInBackoff(t *testing.T) {
 	require.Less(t, pages, 100.0, "pages read by the claim")
 }
 
-// TestClaimIsPlannedEachTime: the claim is not a cached prepared statement
-// (whose generic plan, made while the table was small, kept scanning the
-// whole table after it had grown): after a dozen claims on a one-connection
-// pool, that session holds no prepared claim.
-func TestClaimIsPlannedEachTime(t *testing.T) {
+// TestClaimIsPlannedEachTime: the claim and the mark are not cached
+// prepared statements (whose generic plan, made while the table was small,
+// kept scanning the whole table after it had grown): after a dozen claims
+// and marks on a one-connection pool, that session holds neither.
+func TestClaimAndMarkArePlannedEachTime(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
@@ -395,15 +395,19 @@ func TestClaimIsPlannedEachTime(t *testing.T) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(t, err)
 	defer pool.Close()
+	b.fill(t, 12)
+	b.cfg.BatchSize = 1
 	p, err := outbox.New(pool, b.sender, b.cfg)
 	require.NoError(t, err)
 	for range 12 {
 		batch, err := p.Claim(ctx)
 		require.NoError(t, err)
-		require.Zero(t, batch.Len())
+		require.Equal(t, 1, batch.Len())
+		_, err = p.MarkAll(ctx, batch, outbox.Delivered())
+		require.NoError(t, err)
 	}
-	var claims int // the pattern is split so that this query does not match itself
+	var stmts int // the patterns are split so that this query does not match itself
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements
-		WHERE statement LIKE '%FOR UPDATE ' || 'SKIP LOCKED%'`).Scan(&claims))
-	require.Zero(t, claims)
+		WHERE statement LIKE '%FOR UPDATE ' || 'SKIP LOCKED%' OR statement LIKE '%unnest($1::' || 'bigint[]%'`).Scan(&stmts))
+	require.Zero(t, stmts)
 }
