@@ -201,3 +201,23 @@ func opsState(t *testing.T, db outbox.DB, id int64) string {
 		  FROM ga4_outbox.events WHERE id = $1`, id).Scan(&s))
 	return s
 }
+
+// sentTxIDs lists the transaction ids of the sent rows, in send order.
+func (s *recorder) sentTxIDs() []string {
+	var ids []string
+	for _, r := range s.sentRows() {
+		ids = append(ids, r.TransactionID)
+	}
+	return ids
+}
+
+// sessionConversion is conversion(txID) in a session that started before
+// ago (without a session id when before is 0).
+func sessionConversion(txID string, now time.Time, before time.Duration) outbox.Conversion {
+	c := conversion(txID)
+	c.SessionID = ""
+	if before > 0 {
+		c.SessionID = itoa(now.Add(-before).Unix())
+	}
+	return c
+}

@@ -266,19 +266,10 @@ func TestClaimOrderNearestDeadlineFirst(t *testing.T) {
 		tx      string
 		session time.Duration // session start before now; 0 = no session id
 	}{{"T-none", 0}, {"T-fresh", time.Minute}, {"T-oldest", 20 * time.Hour}, {"T-mid", time.Hour}} {
-		conv := conversion(c.tx)
-		conv.SessionID = ""
-		if c.session > 0 {
-			conv.SessionID = now.Add(-c.session).Format("") + itoa(now.Add(-c.session).Unix())
-		}
-		b.enqueue(t, conv)
+		b.enqueue(t, sessionConversion(c.tx, now, c.session))
 	}
 	b.drain(t)
-	var order []string
-	for _, r := range b.sender.sentRows() {
-		order = append(order, r.TransactionID)
-	}
-	require.Equal(t, []string{"T-oldest", "T-mid", "T-fresh", "T-none"}, order)
+	require.Equal(t, []string{"T-oldest", "T-mid", "T-fresh", "T-none"}, b.sender.sentTxIDs())
 }
 
 // TestLongErrorsAreClipped: a sender's error longer than MaxErrorBytes is
@@ -305,14 +296,7 @@ func TestClaimMergesRetriedRowsByDeadline(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	now := time.Now()
-	withSession := func(tx string, before time.Duration) outbox.Conversion {
-		c := conversion(tx)
-		c.SessionID = ""
-		if before > 0 {
-			c.SessionID = itoa(now.Add(-before).Unix())
-		}
-		return c
-	}
+	withSession := func(tx string, before time.Duration) outbox.Conversion { return sessionConversion(tx, now, before) }
 	b.enqueue(t, withSession("T-oldest-retried", 20*time.Hour))
 	b.enqueue(t, withSession("T-late-retried", time.Minute))
 	p := b.poller(t)
@@ -332,11 +316,7 @@ func TestClaimMergesRetriedRowsByDeadline(t *testing.T) {
 
 	b.cfg.BatchSize = 1
 	b.drain(t)
-	var order []string
-	for _, r := range b.sender.sentRows() {
-		order = append(order, r.TransactionID)
-	}
-	require.Equal(t, []string{"T-oldest-retried", "T-mid", "T-late-retried", "T-none"}, order)
+	require.Equal(t, []string{"T-oldest-retried", "T-mid", "T-late-retried", "T-none"}, b.sender.sentTxIDs())
 }
 
 // TestClaimSkipsRowsInBackoff: rows waiting out a backoff are not read by
