@@ -108,9 +108,10 @@ type property struct {
 }
 
 // Send builds, validates, routes, groups and sends rows; it returns one
-// result per row. A few workers per call take the requests in turn (a
-// goroutine per request grew a fresh stack through net/http each time:
-// ~5 % of the drain's CPU); the slots cap requests in flight across calls.
+// result per row. Up to Concurrency workers per call take the requests in
+// turn (a goroutine per request grew a fresh stack through net/http each
+// time: ~5 % of the drain's CPU); the slots cap requests in flight across
+// calls.
 func (s *Sender) Send(ctx context.Context, rows []outbox.Row) []outbox.Result {
 	results := make([]outbox.Result, len(rows))
 	var jobs []job
