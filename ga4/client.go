@@ -1,13 +1,11 @@
 package ga4
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -44,6 +42,11 @@ type ClientConfig struct {
 	// HTTPClient replaces the tuned default client; its own Timeout still
 	// applies on top of Timeout.
 	HTTPClient *http.Client
+	// Transport replaces net/http for the exchange itself (the sidecar
+	// plugs in a cheaper one, internal/fastpost); nil means net/http
+	// through HTTPClient or the tuned default. HTTPClient and Transport are
+	// exclusive.
+	Transport Transport
 	// Debug sends every Send and SendRaw to /debug/mp/collect instead (for
 	// staging: nothing reaches reports). Validation messages then come back
 	// as a permanent *SendError that wraps a *ValidationError.
@@ -55,7 +58,7 @@ type ClientConfig struct {
 type Client struct {
 	base    string
 	timeout time.Duration
-	http    *http.Client
+	tr      Transport
 	debug   bool
 }
 
@@ -72,9 +75,16 @@ func NewClient(cfg *ClientConfig) (*Client, error) {
 	if cfg.Timeout < 0 || cfg.MaxConnsPerHost < 0 {
 		return nil, errors.New("ga4 client: Timeout and MaxConnsPerHost must not be negative")
 	}
-	c := &Client{base: base, timeout: cmp.Or(cfg.Timeout, 10*time.Second), http: cfg.HTTPClient, debug: cfg.Debug}
-	if c.http == nil {
-		c.http = &http.Client{Transport: newTransport(cmp.Or(cfg.MaxConnsPerHost, 64))}
+	if cfg.HTTPClient != nil && cfg.Transport != nil {
+		return nil, errors.New("ga4 client: set HTTPClient or Transport, not both")
+	}
+	c := &Client{base: base, timeout: cmp.Or(cfg.Timeout, 10*time.Second), tr: cfg.Transport, debug: cfg.Debug}
+	switch {
+	case c.tr != nil:
+	case cfg.HTTPClient != nil:
+		c.tr = netTransport{cfg.HTTPClient}
+	default:
+		c.tr = netTransport{&http.Client{Transport: newTransport(cmp.Or(cfg.MaxConnsPerHost, 64))}}
 	}
 	return c, nil
 }
@@ -155,38 +165,29 @@ func (c *Client) ValidateRemote(ctx context.Context, measurementID, apiSecret st
 	return out.ValidationMessages, nil
 }
 
-// post sends body and returns the answer (read only when keep is true).
+// post sends body and returns the answer (nil unless keep is true).
 func (c *Client) post(ctx context.Context, path, measurementID, apiSecret string, body []byte, keep bool) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	q := "?measurement_id=" + url.QueryEscape(measurementID) + "&api_secret=" + url.QueryEscape(apiSecret)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path+q, bytes.NewReader(body))
-	if err != nil {
-		return nil, &SendError{Err: redact(err)}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, &SendError{Retryable: true, Err: redact(err)}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 == 2 && !keep { // the usual answer: 204, nothing to read
-		if resp.ContentLength != 0 {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
-		}
-		return nil, nil
-	}
-	limit := int64(4 << 10)
+	u := c.base + path + "?measurement_id=" + url.QueryEscape(measurementID) + "&api_secret=" + url.QueryEscape(apiSecret)
+	limit := 4 << 10 // enough of an error answer for its message
 	if keep {
 		limit = 4 << 20
 	}
-	answer, readErr := io.ReadAll(io.LimitReader(resp.Body, limit))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
-	if resp.StatusCode/100 != 2 {
-		return nil, statusError(resp, answer)
+	a, err := c.tr.Post(ctx, u, body, c.timeout, limit)
+	var se *SendError
+	switch {
+	case errors.As(err, &se):
+		se.Err = redact(se.Err)
+		return nil, se
+	case a.Status == 0 && err == nil:
+		return nil, &SendError{Retryable: true, Err: errors.New("transport returned no answer")}
+	case a.Status == 0:
+		return nil, &SendError{Retryable: true, Err: redact(err)}
+	case a.Status/100 != 2:
+		return nil, statusError(a.Status, a.RetryAfter, a.Body)
+	case err != nil && keep:
+		return nil, &SendError{Retryable: true, StatusCode: a.Status, Err: redact(err)}
+	case !keep:
+		return nil, nil
 	}
-	if readErr != nil && keep {
-		return nil, &SendError{Retryable: true, StatusCode: resp.StatusCode, Err: redact(readErr)}
-	}
-	return answer, nil
+	return a.Body, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ga4-outbox/ga4-outbox/ga4"
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
+	"github.com/ga4-outbox/ga4-outbox/internal/fastpost"
 )
 
 const (
@@ -25,10 +26,20 @@ type clientBundle struct {
 	client *ga4.Client
 }
 
-func setupClient(t *testing.T, faults ga4test.Faults) *clientBundle {
+// transports are the exchanges every client test runs on: net/http (the
+// default) and the sidecar's fastpost.
+var transports = []struct {
+	name string
+	new  func() ga4.Transport
+}{
+	{"net/http", func() ga4.Transport { return nil }},
+	{"fastpost", func() ga4.Transport { return fastpost.New(8) }},
+}
+
+func setupClient(t *testing.T, faults ga4test.Faults, tr ga4.Transport) *clientBundle {
 	t.Helper()
 	emu := ga4test.Start(t, &ga4test.Options{Secrets: map[string][]string{testMID: {testSecret}}, Faults: faults, Now: func() time.Time { return now }})
-	c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: emu.URL, Timeout: 5 * time.Second})
+	c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: emu.URL, Timeout: 5 * time.Second, Transport: tr})
 	require.NoError(t, err)
 	return &clientBundle{emu: emu, client: c}
 }
@@ -44,11 +55,19 @@ func sendErr(t *testing.T, err error) *ga4.SendError {
 
 func TestClientSend(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	for _, tt := range transports {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			testClientSend(t, tt.new)
+		})
+	}
+}
 
+func testClientSend(t *testing.T, tr func() ga4.Transport) {
+	ctx := context.Background()
 	t.Run("Delivered", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{})
+		b := setupClient(t, ga4test.Faults{}, tr())
 		require.NoError(t, b.client.Send(ctx, testMID, testSecret, validRequest()))
 		got := b.emu.Accepted()
 		require.Len(t, got, 1)
@@ -59,7 +78,7 @@ func TestClientSend(t *testing.T) {
 
 	t.Run("WrongSecretIsStill2xxButDropped", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{})
+		b := setupClient(t, ga4test.Faults{}, tr())
 		require.NoError(t, b.client.Send(ctx, testMID, "wrong", validRequest()))
 		st := b.emu.Stats()
 		require.Equal(t, 0, st.Accepted)
@@ -69,7 +88,7 @@ func TestClientSend(t *testing.T) {
 
 	t.Run("ServerErrorRetryableWithoutSecret", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{Next5xx: 1})
+		b := setupClient(t, ga4test.Faults{Next5xx: 1}, tr())
 		se := sendErr(t, b.client.Send(ctx, testMID, testSecret, validRequest()))
 		require.True(t, se.Retryable)
 		require.Equal(t, 500, se.StatusCode)
@@ -78,7 +97,7 @@ func TestClientSend(t *testing.T) {
 
 	t.Run("TooManyRequestsHonoursRetryAfter", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{Next429: 1, RetryAfter: 7 * time.Second})
+		b := setupClient(t, ga4test.Faults{Next429: 1, RetryAfter: 7 * time.Second}, tr())
 		se := sendErr(t, b.client.Send(ctx, testMID, testSecret, validRequest()))
 		require.True(t, se.Retryable)
 		require.Equal(t, 429, se.StatusCode)
@@ -88,7 +107,7 @@ func TestClientSend(t *testing.T) {
 
 	t.Run("DroppedConnectionRetryableButReceived", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{NextDrop: 1})
+		b := setupClient(t, ga4test.Faults{NextDrop: 1}, tr())
 		se := sendErr(t, b.client.Send(ctx, testMID, testSecret, validRequest()))
 		require.True(t, se.Retryable)
 		require.Zero(t, se.StatusCode)
@@ -99,8 +118,8 @@ func TestClientSend(t *testing.T) {
 
 	t.Run("TimeoutRetryable", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{Latency: time.Minute})
-		c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.emu.URL, Timeout: 50 * time.Millisecond})
+		b := setupClient(t, ga4test.Faults{Latency: time.Minute}, tr())
+		c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.emu.URL, Timeout: 50 * time.Millisecond, Transport: tr()})
 		require.NoError(t, err)
 		se := sendErr(t, c.Send(ctx, testMID, testSecret, validRequest()))
 		require.True(t, se.Retryable)
@@ -112,7 +131,7 @@ func TestClientSend(t *testing.T) {
 			http.Error(w, "cannot handle "+r.URL.String(), status) // echoes the secret back
 		}))
 		t.Cleanup(srv.Close)
-		c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: srv.URL})
+		c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: srv.URL, Transport: tr()})
 		require.NoError(t, err)
 		se := sendErr(t, c.Send(ctx, testMID, testSecret, validRequest()))
 		require.Equal(t, status, se.StatusCode)
@@ -136,7 +155,7 @@ func TestClientSend(t *testing.T) {
 		require.NoError(t, err)
 		addr := ln.Addr().String()
 		require.NoError(t, ln.Close()) // nothing listens there now
-		c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: "http://" + addr})
+		c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: "http://" + addr, Transport: tr()})
 		require.NoError(t, err)
 		se := sendErr(t, c.Send(ctx, testMID, testSecret, validRequest()))
 		require.True(t, se.Retryable)
@@ -148,7 +167,7 @@ func TestClientSend(t *testing.T) {
 
 	t.Run("CallerCancelled", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{})
+		b := setupClient(t, ga4test.Faults{}, tr())
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
 		se := sendErr(t, b.client.Send(cctx, testMID, testSecret, validRequest()))
@@ -158,15 +177,20 @@ func TestClientSend(t *testing.T) {
 
 func TestClientValidateRemote(t *testing.T) {
 	t.Parallel()
-	b := setupClient(t, ga4test.Faults{})
-	r := validRequest()
-	r.Events[0].Name = "_badEventName"
-	body, err := ga4.Encode(r)
-	require.NoError(t, err)
-	msgs, err := b.client.ValidateRemote(context.Background(), testMID, testSecret, body)
-	require.NoError(t, err)
-	require.Equal(t, []string{"NAME_INVALID events"}, codesAndPaths(msgs))
-	require.Zero(t, b.emu.Stats().Accepted, "the debug endpoint records nothing")
+	for _, tt := range transports {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupClient(t, ga4test.Faults{}, tt.new())
+			r := validRequest()
+			r.Events[0].Name = "_badEventName"
+			body, err := ga4.Encode(r)
+			require.NoError(t, err)
+			msgs, err := b.client.ValidateRemote(context.Background(), testMID, testSecret, body)
+			require.NoError(t, err)
+			require.Equal(t, []string{"NAME_INVALID events"}, codesAndPaths(msgs))
+			require.Zero(t, b.emu.Stats().Accepted, "the debug endpoint records nothing")
+		})
+	}
 }
 
 func TestNewClient(t *testing.T) {
@@ -181,11 +205,13 @@ func TestNewClient(t *testing.T) {
 	require.ErrorContains(t, err, `Region "us" must be global or eu`)
 	_, err = ga4.NewClient(&ga4.ClientConfig{Endpoint: "ftp://x"})
 	require.ErrorContains(t, err, "Endpoint")
+	_, err = ga4.NewClient(&ga4.ClientConfig{HTTPClient: http.DefaultClient, Transport: fastpost.New(1)})
+	require.ErrorContains(t, err, "HTTPClient or Transport, not both")
 }
 
 func TestClientDebugMode(t *testing.T) {
 	t.Parallel()
-	b := setupClient(t, ga4test.Faults{})
+	b := setupClient(t, ga4test.Faults{}, nil)
 	c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.emu.URL, Debug: true})
 	require.NoError(t, err)
 	require.NoError(t, c.Send(context.Background(), testMID, testSecret, validRequest()))

@@ -51,11 +51,10 @@ func IsRetryable(err error) bool {
 	return errors.As(err, &se) && se.Retryable
 }
 
-func statusError(resp *http.Response, answer []byte) *SendError {
-	code := resp.StatusCode
+func statusError(code int, retryAfterHeader string, answer []byte) *SendError {
 	e := &SendError{StatusCode: code, Retryable: code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500}
 	if e.Retryable {
-		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		e.RetryAfter = retryAfter(retryAfterHeader, time.Now())
 	}
 	if s := strings.TrimSpace(string(answer)); s != "" {
 		if len(s) > 200 {

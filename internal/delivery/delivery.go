@@ -17,6 +17,7 @@ import (
 
 	"github.com/ga4-outbox/ga4-outbox/ga4"
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
+	"github.com/ga4-outbox/ga4-outbox/internal/fastpost"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
@@ -84,8 +85,7 @@ func New(client *ga4.Client, cfg *Config) (*Sender, error) {
 // FromConfig builds the ga4 client and the Sender from the sidecar
 // configuration (ga4 section; poller.concurrency for HTTP concurrency).
 func FromConfig(cfg *config.Config) (*Sender, error) {
-	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: cfg.GA4.Endpoint, Region: cfg.GA4.Region,
-		Timeout: cfg.GA4.Timeout.D(), MaxConnsPerHost: cfg.Poller.Concurrency})
+	client, err := newClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("delivery: %w", err)
 	}
@@ -98,6 +98,20 @@ func FromConfig(cfg *config.Config) (*Sender, error) {
 		Concurrency: cfg.Poller.Concurrency,
 		Enforce:     cfg.GA4.Validation == "enforce",
 	})
+}
+
+// newClient returns the ga4 client of the configuration, on fastpost
+// unless a proxy from the environment applies to the endpoint (net/http
+// reads those settings; fastpost does not).
+func newClient(cfg *config.Config) (*ga4.Client, error) {
+	cc := ga4.ClientConfig{Endpoint: cfg.GA4.Endpoint, Region: cfg.GA4.Region,
+		Timeout: cfg.GA4.Timeout.D(), MaxConnsPerHost: cfg.Poller.Concurrency}
+	client, err := ga4.NewClient(&cc)
+	if err != nil || fastpost.Proxied(client.BaseURL()) {
+		return client, err
+	}
+	cc.Transport = fastpost.New(cfg.Poller.Concurrency)
+	return ga4.NewClient(&cc)
 }
 
 // property is what one batch sends to one GA4 property.
