@@ -19,6 +19,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/ga4"
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
+	"github.com/ga4-outbox/ga4-outbox/internal/fastpost"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
@@ -53,7 +54,7 @@ func newBenchRig(b *testing.B, faults ga4test.Faults) *benchRig {
 	}
 	srv := httptest.NewServer(emu)
 	b.Cleanup(srv.Close)
-	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: srv.URL, MaxConnsPerHost: 32})
+	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: srv.URL, Transport: fastpost.New(32)}) // as the sidecar sends
 	if err != nil {
 		b.Fatal(err)
 	}
