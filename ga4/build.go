@@ -153,31 +153,30 @@ func eventTime(c Conversion, now time.Time) time.Time {
 // decodeObject decodes a JSON object keeping numbers exact and dropping
 // null values. nil or "null" gives an empty map.
 func decodeObject(raw json.RawMessage) (map[string]any, error) {
-	m := map[string]any{}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return m, nil
+		return map[string]any{}, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return m, fmt.Errorf("not valid JSON: %w", err)
+		return map[string]any{}, fmt.Errorf("not valid JSON: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return m, errors.New("not valid JSON: data after the object")
+		return map[string]any{}, errors.New("not valid JSON: data after the object")
 	}
 	switch x := v.(type) {
 	case nil:
-		return m, nil
+		return map[string]any{}, nil
 	case map[string]any:
 		for k, e := range x {
-			if e != nil {
-				m[k] = e
+			if e == nil {
+				delete(x, k)
 			}
 		}
-		return m, nil
+		return x, nil
 	}
-	return m, fmt.Errorf("must be a JSON object, not %s", typeName(v))
+	return map[string]any{}, fmt.Errorf("must be a JSON object, not %s", typeName(v))
 }
 
 func decodeUserProperties(raw json.RawMessage) (map[string]UserProperty, error) {
