@@ -37,7 +37,7 @@ func (p *Poller) claim(ctx context.Context) (*batch, error) {
 		return nil, fmt.Errorf("claim outbox batch: %w", err)
 	}
 	defer rows.Close()
-	b.rows = make([]Row, 0, p.cfg.BatchSize)
+	b.rows = p.rowBuf()
 	for rows.Next() {
 		var r Row
 		var params, userProps []byte
@@ -58,6 +58,27 @@ func (p *Poller) claim(ctx context.Context) (*batch, error) {
 		return nil, fmt.Errorf("claim outbox batch: %w", err)
 	}
 	return b, nil
+}
+
+// rowBuf returns an empty row slice of capacity BatchSize, reused when a
+// batch was released.
+func (p *Poller) rowBuf() []Row {
+	if buf, ok := p.rowBufs.Get().(*[]Row); ok {
+		return *buf
+	}
+	return make([]Row, 0, p.cfg.BatchSize)
+}
+
+// release gives b's row slice back for the next claim. b must not be used
+// after it.
+func (p *Poller) release(b *batch) {
+	if b == nil || cap(b.rows) == 0 {
+		return
+	}
+	clear(b.rows) // drop the strings and params for the GC
+	buf := b.rows[:0]
+	b.rows = nil
+	p.rowBufs.Put(&buf)
 }
 
 // mark records results[i] for b.rows[i] in one statement and reports which

@@ -43,18 +43,22 @@ func (e *engine) dispatch(ctx context.Context) (int, error) {
 	b, err := e.p.claim(cctx)
 	cancel()
 	if err != nil || len(b.rows) == 0 {
+		e.p.release(b)
 		<-e.slots
 		return 0, err
 	}
+	n := len(b.rows)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		defer func() { <-e.slots }()
-		if in := e.p.process(e.sendCtx, b); in > 0 && e.onRetry != nil {
+		in := e.p.process(e.sendCtx, b)
+		e.p.release(b)
+		if in > 0 && e.onRetry != nil {
 			e.onRetry(in)
 		}
 	}()
-	return len(b.rows), nil
+	return n, nil
 }
 
 // wait returns when no batch is in flight.

@@ -246,8 +246,11 @@ func trickle(b *testing.B, rate int, d time.Duration) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
+	elapsed := time.Since(start).Seconds()
 	last := slices.MaxFunc(committed, func(a, b time.Time) int { return a.Compare(b) })
 	b.ReportMetric(float64(n)/last.Sub(start).Seconds(), "committed-per-sec")
+	b.ReportMetric(float64(r.tracer.claims.Load())/elapsed, "claims-per-sec")
+	b.ReportMetric(float64(n)/float64(max(r.tracer.marks.Load(), 1)), "rows-per-batch")
 	// The first second warms up (the producer's and the poller's pools
 	// connect, statements are prepared, the HTTP connections open): it is
 	// reported on its own, and the percentiles are over the rest.
