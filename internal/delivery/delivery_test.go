@@ -18,6 +18,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/ga4"
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
+	"github.com/ga4-outbox/ga4-outbox/internal/fastpost"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
@@ -63,9 +64,8 @@ func setup(t *testing.T, faults ga4test.Faults) *bundle {
 
 func (b *bundle) poller(t *testing.T) *outbox.Poller {
 	t.Helper()
-	tr := &http.Transport{MaxIdleConnsPerHost: 32}
-	t.Cleanup(tr.CloseIdleConnections)
-	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.url, Timeout: 5 * time.Second, HTTPClient: &http.Client{Transport: tr}})
+	// the sidecar's transport (delivery.FromConfig); ga4's tests cover net/http
+	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.url, Timeout: 5 * time.Second, Transport: fastpost.New(32)})
 	require.NoError(t, err)
 	sender, err := delivery.New(client, b.dcfg)
 	require.NoError(t, err)
