@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ga4-outbox/ga4-outbox/ga4"
+	"github.com/ga4-outbox/ga4-outbox/internal/config"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
@@ -107,4 +108,25 @@ func TestSendCancelledRetriesEveryRow(t *testing.T) {
 		require.NotEmpty(t, r.Error)
 	}
 	require.Zero(t, hits.Load())
+}
+
+// FromConfig, what the run and drain commands use, sends with fastpost:
+// its requests carry fastpost's User-Agent, not net/http's.
+func TestFromConfigSendsWithFastpost(t *testing.T) {
+	t.Parallel()
+	agents := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		agents <- r.UserAgent()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	cfg, err := config.Parse(nil, func(k string) string {
+		return map[string]string{"GA4_MEASUREMENT_ID": mainProperty, "GA4_API_SECRET": secret, "GA4_ENDPOINT": srv.URL}[k]
+	})
+	require.NoError(t, err)
+	s, err := delivery.FromConfig(cfg)
+	require.NoError(t, err)
+	res := s.Send(context.Background(), sendRows(1, "FC"))
+	require.Equal(t, outbox.StatusDelivered, res[0].Status, res[0].Error)
+	require.Equal(t, "ga4-outbox", <-agents)
 }

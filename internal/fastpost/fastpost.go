@@ -59,6 +59,10 @@ func New(maxConns int) *Transport {
 	return &Transport{maxConns: maxConns}
 }
 
+// userAgent names the sender in every request (net/http's default is
+// "Go-http-client/1.1").
+const userAgent = "ga4-outbox"
+
 // aLongTimeAgo is a deadline that makes blocked reads and writes return.
 var aLongTimeAgo = time.Unix(1, 0)
 
@@ -77,6 +81,7 @@ func (t *Transport) Post(ctx context.Context, url string, body []byte, timeout t
 	req.SetRequestURI(url)
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.Header.SetContentType("application/json")
+	req.Header.SetUserAgent(userAgent)
 	req.SetBodyRaw(body)
 	hc, err := t.host(req.URI())
 	if err != nil {
@@ -204,7 +209,6 @@ func (t *Transport) newHost(uri *fasthttp.URI) (*fasthttp.HostClient, error) {
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &fasthttp.HostClient{
 		Addr:                fasthttp.AddMissingPort(string(uri.Host()), isTLS),
-		Name:                "ga4-outbox",
 		IsTLS:               isTLS,
 		TLSConfig:           t.TLSConfig,
 		Dial:                func(addr string) (net.Conn, error) { return d.Dial("tcp", addr) },
