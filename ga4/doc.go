@@ -80,7 +80,10 @@
 // permanent one for other 4xx. The api_secret travels in the query string,
 // and Go's url.Error prints the whole URL: the client redacts it, so no
 // error string or log line built from these errors contains the secret.
-// ValidateRemote asks /debug/mp/collect instead.
+// ValidateRemote asks /debug/mp/collect instead. The exchange itself goes
+// through net/http (ClientConfig.HTTPClient, or a tuned default) unless
+// ClientConfig.Transport supplies another Transport (the sidecar uses one
+// on fasthttp).
 //
 // # Cookies
 //
