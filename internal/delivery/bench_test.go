@@ -251,6 +251,8 @@ func trickle(b *testing.B, rate int, d time.Duration) {
 	b.ReportMetric(float64(n)/last.Sub(start).Seconds(), "committed-per-sec")
 	b.ReportMetric(float64(r.tracer.claims.Load())/elapsed, "claims-per-sec")
 	b.ReportMetric(float64(n)/float64(max(r.tracer.marks.Load(), 1)), "rows-per-batch")
+	b.ReportMetric(float64(r.tracer.claimNs.Load())/1e6/float64(max(r.tracer.claims.Load(), 1)), "ms-per-claim")
+	b.ReportMetric(float64(r.tracer.markNs.Load())/1e6/float64(max(r.tracer.marks.Load(), 1)), "ms-per-mark")
 	// The first second warms up (the producer's and the poller's pools
 	// connect, statements are prepared, the HTTP connections open): it is
 	// reported on its own, and the percentiles are over the rest.
