@@ -8,8 +8,9 @@ import (
 
 // Sender delivers claimed rows. The poller calls it outside any database
 // transaction, with rows that passed the consent, age and client_id gates.
-// It returns one Result per row, in order. It is adapted from the ga4
-// client in internal/delivery; outbox knows no HTTP.
+// It returns one Result per row, in order, and must not keep rows (the
+// slice is reused for a later claim once the results are marked). It is
+// adapted from the ga4 client in internal/delivery; outbox knows no HTTP.
 type Sender interface {
 	Send(ctx context.Context, rows []Row) []Result
 }
