@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -74,25 +75,30 @@ func benchEmulator(b *testing.B) *ga4test.Server {
 }
 
 // BenchmarkClientSend posts one purchase per op through ga4.Client
-// (encoding included) to the in-process emulator. Compare its ns/op with
-// BenchmarkBareHTTP from the same run.
+// (encoding included) to the in-process emulator, on each transport.
+// Compare net/http's ns/op with BenchmarkBareHTTP from the same run; the
+// emulator's share is the same in both sub-benchmarks.
 func BenchmarkClientSend(b *testing.B) {
-	emu := benchEmulator(b)
-	c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: emu.URL})
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := validRequest()
-	b.ReportAllocs()
-	b.SetParallelism(sendParallelism)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := c.Send(context.Background(), testMID, testSecret, r); err != nil {
-				b.Error(err)
-				return
+	for _, tt := range transports {
+		b.Run(strings.ReplaceAll(tt.name, "/", ""), func(b *testing.B) {
+			emu := benchEmulator(b)
+			c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: emu.URL, Transport: tt.new()})
+			if err != nil {
+				b.Fatal(err)
 			}
-		}
-	})
+			r := validRequest()
+			b.ReportAllocs()
+			b.SetParallelism(sendParallelism)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := c.Send(context.Background(), testMID, testSecret, r); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }
 
 // BenchmarkBareHTTP is the baseline: a plain net/http loop posting the
