@@ -217,7 +217,8 @@ func (t *Transport) newHost(uri *fasthttp.URI) (*fasthttp.HostClient, error) {
 		MaxConns:            t.maxConns,
 		MaxConnWaitTimeout:  time.Hour, // bounded by each request's timeout
 		MaxIdleConnDuration: 10 * time.Second,
-		WriteTimeout:        5 * time.Second, // bounds the TLS handshake; requests set their own deadline
+		// No WriteTimeout: fasthttp then leaves the TLS handshake to the
+		// first write, under the request's deadline and its ctx.
 	}, nil
 }
 

@@ -169,3 +169,32 @@ func TestProxied(t *testing.T) {
 	require.True(t, proxied(ga4.EndpointGlobal, broken), "net/http reports its own setting errors")
 	require.False(t, Proxied("http://127.0.0.1:9411"), "net/http never proxies loopback")
 }
+
+// TestPostHandshakeWithinTimeout: a server that accepts the connection but
+// never answers the TLS handshake costs the request's timeout, no more.
+func TestPostHandshakeWithinTimeout(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	held := make(chan net.Conn, 8) // accepted, held open, silent
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(held)
+				return
+			}
+			held <- c
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		for c := range held {
+			_ = c.Close()
+		}
+	})
+	_, err = New(4).Post(context.Background(), "https://"+ln.Addr().String()+"/mp/collect?api_secret="+secret,
+		[]byte(`{}`), 100*time.Millisecond, 4<<10)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NotContains(t, err.Error(), secret)
+}
