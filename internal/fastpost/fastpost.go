@@ -9,8 +9,9 @@
 // stays on the standard library for the applications that import it.
 //
 // What it keeps from net/http: keep-alive connections (at most MaxConns per
-// host, idle ones closed after 10s), TLS with the system roots, a dial
-// timeout of 5s, ctx cancellation that ends a request in flight at once,
+// host, idle ones closed after 10s), TLS with the system roots, dials and
+// handshakes within the request's timeout (a dial within 5s at most), ctx
+// cancellation that ends a request in flight at once,
 // and one transparent resend when a reused connection turns out closed
 // before any answer arrived (the server had dropped the idle connection).
 // It does not speak HTTP/2 and does not read proxy settings: the sidecar
@@ -208,12 +209,16 @@ func (t *Transport) newHost(uri *fasthttp.URI) (*fasthttp.HostClient, error) {
 		return nil, fmt.Errorf("fastpost: scheme %q is not http or https", scheme)
 	}
 	isTLS := scheme == "https"
-	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &fasthttp.HostClient{
-		Addr:                fasthttp.AddMissingPort(string(uri.Host()), isTLS),
-		IsTLS:               isTLS,
-		TLSConfig:           t.TLSConfig,
-		Dial:                func(addr string) (net.Conn, error) { return d.Dial("tcp", addr) },
+		Addr:      fasthttp.AddMissingPort(string(uri.Host()), isTLS),
+		IsTLS:     isTLS,
+		TLSConfig: t.TLSConfig,
+		// A dial takes at most 5 s and never longer than what is left of
+		// the request's timeout (fasthttp passes that in).
+		DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) {
+			d := net.Dialer{Timeout: max(min(timeout, 5*time.Second), time.Nanosecond), KeepAlive: 30 * time.Second}
+			return d.Dial("tcp", addr)
+		},
 		MaxConns:            t.maxConns,
 		MaxConnWaitTimeout:  time.Hour, // bounded by each request's timeout
 		MaxIdleConnDuration: 10 * time.Second,
