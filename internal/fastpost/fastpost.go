@@ -4,7 +4,7 @@
 // net/http spends a reader and a writer goroutine, a header map and a
 // context timer on every request; at one event per request that was half
 // of the drain's own CPU. fasthttp writes and reads on the caller's
-// goroutine and reuses its buffers: the drain delivers 20 - 30 % more
+// goroutine and reuses its buffers: the drain delivers 20 - 40 % more
 // events per second on the same machine (docs/PERFORMANCE.md). Package ga4
 // stays on the standard library for the applications that import it.
 //
