@@ -20,8 +20,8 @@ func TestMain(m *testing.M) {
 	exampleDatabaseURL = pgtest.URL(main)
 	code := m.Run()
 	main.cleanup()
+	pgtest.DropShared()
 	if code == 0 {
-		// pgtest.Tx shares one pool for the whole binary; it is not a leak.
 		if err := goleak.Find(before, goleak.IgnoreTopFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck")); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak:", err)
 			code = 1

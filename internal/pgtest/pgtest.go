@@ -108,9 +108,10 @@ func Pool(t testing.TB) *pgxpool.Pool {
 }
 
 var shared struct {
-	once sync.Once
-	pool *pgxpool.Pool
-	err  error
+	once        sync.Once
+	admin, name string
+	pool        *pgxpool.Pool
+	err         error
 }
 
 // Tx returns a transaction on a migrated database shared by the test binary;
@@ -129,6 +130,7 @@ func Tx(t testing.TB) pgx.Tx {
 		if shared.err = adminExec(context.Background(), admin, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tpl)); shared.err != nil {
 			return
 		}
+		shared.admin, shared.name = admin, name
 		shared.pool, shared.err = dbconn.OpenPool(context.Background(), dbconn.WithDatabase(admin, name), 0)
 	})
 	if shared.err != nil {
@@ -142,6 +144,22 @@ func Tx(t testing.TB) pgx.Tx {
 	}
 	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
 	return tx
+}
+
+// DropShared closes Tx's shared database and drops it. Call it from
+// TestMain after m.Run in every package that uses Tx: the testing package
+// has no end-of-binary cleanup, and without it every run left one database
+// per package behind. A no-op when no test called Tx.
+func DropShared() {
+	if shared.name == "" {
+		return
+	}
+	if shared.pool != nil {
+		shared.pool.Close()
+	}
+	if err := adminExec(context.Background(), shared.admin, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, shared.name)); err != nil {
+		fmt.Fprintf(os.Stderr, "pgtest: drop %s: %v\n", shared.name, err)
+	}
 }
 
 var tpl struct {
