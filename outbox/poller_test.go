@@ -261,6 +261,7 @@ func TestClaimOrderNearestDeadlineFirst(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.cfg.BatchSize = 1
+	b.cfg.InFlightBatches = 1 // sends then follow the claim order
 	now := time.Now()
 	for _, c := range []struct {
 		tx      string
@@ -315,6 +316,7 @@ func TestClaimMergesRetriedRowsByDeadline(t *testing.T) {
 	b.enqueue(t, withSession("T-none", 0))
 
 	b.cfg.BatchSize = 1
+	b.cfg.InFlightBatches = 1 // sends then follow the claim order
 	b.drain(t)
 	require.Equal(t, []string{"T-oldest-retried", "T-mid", "T-late-retried", "T-none"}, b.sender.sentTxIDs())
 }
