@@ -1,15 +1,10 @@
 package reconcile_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
 )
 
 // TestMain drops the database pgtest.Tx shared across this binary's tests.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	pgtest.DropShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pgtest.Main(m) }

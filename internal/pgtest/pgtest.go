@@ -146,10 +146,18 @@ func Tx(t testing.TB) pgx.Tx {
 	return tx
 }
 
-// DropShared closes Tx's shared database and drops it. Call it from
-// TestMain after m.Run in every package that uses Tx: the testing package
-// has no end-of-binary cleanup, and without it every run left one database
-// per package behind. A no-op when no test called Tx.
+// Main runs the tests of a package that uses Tx, drops the shared
+// database and exits: `func TestMain(m *testing.M) { pgtest.Main(m) }`.
+func Main(m *testing.M) {
+	code := m.Run()
+	DropShared()
+	os.Exit(code)
+}
+
+// DropShared closes Tx's shared database and drops it. Call it after m.Run
+// (Main does) in every package that uses Tx: the testing package has no
+// end-of-binary cleanup, and without it every run left one database per
+// package behind. A no-op when no test called Tx.
 func DropShared() {
 	if shared.name == "" {
 		return
