@@ -28,6 +28,14 @@ const (
 	gatePollMax = 4 * time.Millisecond
 )
 
+// After a failure to arm, the poller claims and arms again after a delay
+// that starts at gateRetryMin and doubles up to gateRetryMax (reset once
+// armed): while no poller holds the gate, enqueues do not notify.
+const (
+	gateRetryMin = 100 * time.Millisecond
+	gateRetryMax = 10 * time.Second
+)
+
 // gateBusyPoll is how long a poller whose last claim found rows waits
 // before it claims again (instead of arming the gate).
 const gateBusyPoll = 2 * time.Millisecond
@@ -45,17 +53,25 @@ const (
 // gate is an idle poller's wake-up contract with the notify trigger
 // (migration 000004): while armed, every enqueueing statement notifies;
 // otherwise none does, so the poller claims again before it waits. It owns
-// one connection outside the pool, opened on first use.
+// one connection outside the pool, opened on first use. While armed it
+// watches that connection: if the session ends (terminated, an
+// idle_session_timeout, a cut network), the lock ends with it and enqueues
+// stop notifying, so the watch wakes the poller to claim and arm again.
 type gate struct {
-	pool  *pgxpool.Pool
-	log   *slog.Logger
-	conn  *pgx.Conn
-	armed bool
-	poll  time.Duration // the next delay while a writer keeps the gate
-	busy  bool          // the last claim found rows
+	pool    *pgxpool.Pool
+	log     *slog.Logger
+	wake    func() // wakes the poller's idle wait
+	conn    *pgx.Conn
+	armed   bool
+	unwatch func()        // ends the watch of an armed gate's connection
+	poll    time.Duration // the next delay while a writer keeps the gate
+	retry   time.Duration // the next delay after a failure to arm
+	busy    bool          // the last claim found rows
 }
 
-func newGate(pool *pgxpool.Pool, log *slog.Logger) *gate { return &gate{pool: pool, log: log} }
+func newGate(pool *pgxpool.Pool, log *slog.Logger, wake func()) *gate {
+	return &gate{pool: pool, log: log, wake: wake}
+}
 
 // arm takes the lock if no enqueueing transaction holds it (never
 // waiting: a queued request would make every enqueue notify meanwhile).
@@ -75,7 +91,10 @@ SELECT CASE WHEN pg_try_advisory_lock($1, $2) THEN 0
 		g.close(ctx)
 		return gateBusyWriter, fmt.Errorf("arm the notify gate: %w", err)
 	}
-	g.armed = res == gateArmed
+	g.armed, g.retry = res == gateArmed, 0
+	if g.armed {
+		g.watch()
+	}
 	if res != gateBusyWriter {
 		g.poll = 0
 	}
@@ -87,6 +106,12 @@ SELECT CASE WHEN pg_try_advisory_lock($1, $2) THEN 0
 func (g *gate) nextPoll() time.Duration {
 	g.poll = min(max(2*g.poll, gatePollMin), gatePollMax)
 	return g.poll
+}
+
+// nextRetry returns how long to wait before arming again after a failure.
+func (g *gate) nextRetry() time.Duration {
+	g.retry = min(max(2*g.retry, gateRetryMin), gateRetryMax)
+	return g.retry
 }
 
 // claimed records a claim that found rows: the poller is busy, so the gate
@@ -104,6 +129,11 @@ func (g *gate) disarm(ctx context.Context) {
 		return
 	}
 	g.armed = false
+	if lost := g.stopWatch(); lost {
+		g.log.Warn("outbox: the notify gate's connection ended while armed; arming again")
+		g.close(ctx)
+		return
+	}
 	if _, err := g.conn.Exec(ctx, `SELECT pg_advisory_unlock($1, $2)`, gateLockClass, gateLockObject); err != nil {
 		g.log.Warn("outbox: disarm the notify gate; closing its connection", logKeyError, err)
 		g.close(ctx) // ending the session releases the lock
@@ -124,8 +154,37 @@ func (g *gate) connect(ctx context.Context) error {
 	return nil
 }
 
+// watch waits on the armed gate's idle connection, which receives nothing
+// (it does not LISTEN) until its session ends; then it wakes the poller.
+// stopWatch ends the wait (a read deadline, which leaves the connection
+// usable) and reports whether the session had ended.
+func (g *gate) watch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	conn := g.conn.PgConn()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for conn.WaitForNotification(ctx) == nil { // not expected: nothing LISTENs here
+		}
+		if ctx.Err() == nil {
+			g.wake()
+		}
+	}()
+	g.unwatch = func() { cancel(); <-done }
+}
+
+func (g *gate) stopWatch() (lost bool) {
+	if g.unwatch == nil {
+		return false
+	}
+	g.unwatch()
+	g.unwatch = nil
+	return g.conn.PgConn().IsClosed()
+}
+
 // close ends the gate's session (and with it the lock).
 func (g *gate) close(ctx context.Context) {
+	g.stopWatch()
 	if g.conn != nil {
 		_ = g.conn.Close(context.WithoutCancel(ctx))
 		g.conn, g.armed = nil, false

@@ -33,7 +33,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	e.onRetry = retry.after
 	var g *gate
 	if !p.cfg.DisableListen {
-		g = newGate(p.db, p.log)
+		g = newGate(p.db, p.log, poke)
 		defer g.close(ctx)
 	}
 	p.loop(ctx, e, wake, g)
@@ -77,7 +77,8 @@ func (p *Poller) loop(ctx context.Context, e *engine, wake <-chan struct{}, g *g
 // not notify); armed, it waits for a wake-up and disarms. While an
 // enqueueing transaction keeps the gate from arming, it claims again after
 // a short delay (1 ms doubling to 4 ms); when another poller holds the
-// gate, notifications wake this one too.
+// gate, notifications wake this one too. When arming fails (the database
+// is unreachable), it claims again after 100 ms doubling to 10 s.
 func (p *Poller) idle(ctx context.Context, g *gate, wake <-chan struct{}) bool {
 	if g == nil {
 		return waitWake(ctx, wake)
@@ -104,9 +105,11 @@ func (p *Poller) arm(ctx context.Context, g *gate, wake <-chan struct{}) bool {
 	switch {
 	case ctx.Err() != nil:
 		return false
-	case err != nil:
-		p.log.Warn("outbox: notify gate unavailable; waking on schedule and notifications", logKeyError, err)
-		return waitWake(ctx, wake)
+	case err != nil: // nothing notifies while no poller holds the gate: look again soon
+		d := g.nextRetry()
+		p.log.Warn("outbox: notify gate unavailable; claiming again after a delay", logKeyError, err, logKeyBackoff, d)
+		waitWakeFor(ctx, wake, d)
+		return ctx.Err() == nil
 	case res == gateOtherPoller:
 		return waitWake(ctx, wake)
 	case res == gateBusyWriter:

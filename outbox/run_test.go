@@ -114,6 +114,45 @@ func TestNotifyGate(t *testing.T) {
 	}
 }
 
+// TestNotifyGateSessionEndsWhileArmed: the armed gate's session is
+// terminated (the advisory lock goes with it, so enqueues stop notifying),
+// five times. With the Schedule out of reach the poller must notice by
+// itself, arm again on a new connection and be woken by the next enqueue.
+func TestNotifyGateSessionEndsWhileArmed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.cfg.Schedule = "@every 1h"
+	b.sender.sent = make(chan outbox.Row, 10)
+	startRun(t, b.poller(t))
+
+	pid := gatePID(t, b.pool, 0)
+	for i := range 5 { // the session may end while armed or just as the poller re-arms
+		var killed bool
+		require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT pg_terminate_backend($1)`, pid).Scan(&killed))
+		require.True(t, killed)
+		pid = gatePID(t, b.pool, pid)
+		tx := fmt.Sprintf("T-after-%d", i)
+		b.enqueue(t, conversion(tx))
+		receive(t, b.sender.sent, tx)
+	}
+}
+
+// gatePID waits until a session other than old holds the notify gate's
+// lock in exclusive mode (an idle poller armed it) and returns its pid.
+func gatePID(t *testing.T, pool *pgxpool.Pool, old int32) int32 {
+	t.Helper()
+	var pid int32
+	require.Eventually(t, func() bool {
+		err := pool.QueryRow(context.Background(), `SELECT l.pid FROM pg_locks l
+			JOIN pg_stat_activity a ON a.pid = l.pid
+			WHERE l.locktype = 'advisory' AND l.classid = 1734423663 AND l.objid = 1
+			  AND l.mode = 'ExclusiveLock' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			  AND a.application_name = 'ga4-outbox-gate' AND l.pid <> $1`, old).Scan(&pid)
+		return err == nil
+	}, 20*time.Second, 10*time.Millisecond)
+	return pid
+}
+
 // blockingSender signals each send and blocks until released or cancelled.
 type blockingSender struct {
 	started chan struct{}
