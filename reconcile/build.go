@@ -33,7 +33,8 @@ type Options struct {
 	// Examples is the number of transaction ids listed per problem bucket.
 	// Defaults to 5; negative lists none.
 	Examples int
-	// TopErrors is the number of distinct last errors listed. Defaults to 5.
+	// TopErrors is the number of last error groups listed (ErrorCount).
+	// Defaults to 5.
 	TopErrors int
 	// OrdersQuery, when set, is the operator's query over the application's
 	// orders (see docs/REPORT.md); empty skips the orders reconciliation.
@@ -200,7 +201,7 @@ func topErrors(ctx context.Context, tx pgx.Tx, r *Report, opts Options) error {
 	}
 	r.Health.TopErrors, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (ErrorCount, error) {
 		var e ErrorCount
-		return e, row.Scan(&e.Error, &e.Rows)
+		return e, row.Scan(&e.Error, &e.Rows, &e.Messages, &e.Example)
 	})
 	if err != nil {
 		return fmt.Errorf("query top errors: %w", err)

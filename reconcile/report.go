@@ -131,10 +131,16 @@ type Health struct {
 	attemptsSum int64
 }
 
-// ErrorCount is one distinct last_error and how many rows carry it.
+// ErrorCount is one group of last_error texts and how many rows carry
+// them. Texts that differ only in quoted values and in numbers of four
+// digits or more are one group: Error is then their shape, with such
+// values as "…" and <n> ("session_id <n> looks like milliseconds"); when
+// every row of the group carries the same text, Error is that text.
 type ErrorCount struct {
-	Error string `json:"error"`
-	Rows  int64  `json:"rows"`
+	Error    string `json:"error"`
+	Rows     int64  `json:"rows"`
+	Messages int64  `json:"messages"` // distinct texts in the group
+	Example  string `json:"example"`  // one of them
 }
 
 // Example lists transaction ids of one problem bucket (section 5).

@@ -311,3 +311,39 @@ func TestLagPercentilesMatchPostgres(t *testing.T) {
 	require.InDelta(t, maxLag, r.Health.LagMaxSeconds, 1e-6)
 	require.NotEqual(t, r.Health.LagP50Seconds, r.Health.LagP95Seconds)
 }
+
+// TestTopErrorsGroupTextsByShape: errors that embed the row's own values
+// (a quoted client_id, a session_id in milliseconds) would each be a group
+// of one row; texts that differ only there are one group named by their
+// shape, while short numbers (HTTP status codes) still tell groups apart.
+func TestTopErrorsGroupTextsByShape(t *testing.T) {
+	t.Parallel()
+	tx := pgtest.Tx(t)
+	var rows []fixtureRow
+	add := func(lastError string) {
+		rows = append(rows, fixtureRow{tx: fmt.Sprintf("E%d", len(rows)), value: "1.00", currency: "EUR",
+			client: "123.456", session: sid1, occurred: s1.Add(m(5)), status: "failed", reason: "rejected",
+			attempts: 1, lastError: lastError})
+	}
+	for _, ms := range []string{"1772359200123", "1772359200456", "1772359200789"} {
+		add("invalid payload: session_id " + ms + " looks like milliseconds: it must be the session start in Unix seconds (10 digits)")
+	}
+	add(`invalid payload: client_id "abc" is not two positive integers joined by a dot (e.g. 1197596843.1673515099)`)
+	add(`invalid payload: client_id "a \"quoted\" id" is not two positive integers joined by a dot (e.g. 1197596843.1673515099)`)
+	add("HTTP 503")
+	add("HTTP 503")
+	add("HTTP 500")
+	insertFixture(t, tx, rows)
+
+	r, err := reconcile.Build(context.Background(), tx, reconcile.Options{Since: since, Until: until,
+		Now: func() time.Time { return fixedAt }})
+	require.NoError(t, err)
+	require.Equal(t, []reconcile.ErrorCount{
+		{Error: "invalid payload: session_id <n> looks like milliseconds: it must be the session start in Unix seconds (10 digits)",
+			Rows: 3, Messages: 3, Example: "invalid payload: session_id 1772359200123 looks like milliseconds: it must be the session start in Unix seconds (10 digits)"},
+		{Error: "HTTP 503", Rows: 2, Messages: 1, Example: "HTTP 503"},
+		{Error: `invalid payload: client_id "…" is not two positive integers joined by a dot (e.g. <n>.<n>)`,
+			Rows: 2, Messages: 2, Example: `invalid payload: client_id "a \"quoted\" id" is not two positive integers joined by a dot (e.g. 1197596843.1673515099)`},
+		{Error: "HTTP 500", Rows: 1, Messages: 1, Example: "HTTP 500"},
+	}, r.Health.TopErrors)
+}

@@ -106,9 +106,9 @@ func (r *Report) healthSection() section {
 }
 
 func (r *Report) errorSection() section {
-	s := section{id: "top_errors", title: "4. Delivery health, top last errors", headers: []string{"last error", "rows"}}
+	s := section{id: "top_errors", title: "4. Delivery health, top last errors", headers: []string{"last error", "rows", "distinct texts"}}
 	for _, e := range r.Health.TopErrors {
-		s.rows = append(s.rows, []string{e.Error, count(e.Rows)})
+		s.rows = append(s.rows, []string{e.Error, count(e.Rows), count(e.Messages)})
 	}
 	return s
 }

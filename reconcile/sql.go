@@ -53,11 +53,26 @@ WHERE occurred_at >= $1 AND occurred_at < $2 AND status = 'delivered'
 GROUP BY 1`
 
 // topErrorsSQL lists the most frequent last errors (any status) in the
-// window; events_last_error_idx keeps it to the rows that have one.
+// window; events_last_error_idx keeps it to the rows that have one. Texts
+// that differ only in the values they quote or in numbers of four digits
+// or more ("session_id 1700000000123 looks like milliseconds", one per
+// row) are one group, named by its shape ("session_id <n> looks like
+// milliseconds"), or by its text when all its rows carry the same one.
+// Each group also gives its number of distinct texts and one of them. The
+// shapes are computed once per distinct text, not per row.
 const topErrorsSQL = `
-SELECT left(last_error, 200) AS err, count(*)
-FROM ga4_outbox.events
-WHERE occurred_at >= $1 AND occurred_at < $2 AND last_error IS NOT NULL
-GROUP BY 1
+WITH texts AS (
+    SELECT left(last_error, 200) AS err, count(*) AS n
+    FROM ga4_outbox.events
+    WHERE occurred_at >= $1 AND occurred_at < $2 AND last_error IS NOT NULL
+    GROUP BY 1
+), shaped AS (
+    SELECT regexp_replace(regexp_replace(err, '"(?:[^"\\]|\\.)*"', '"…"', 'g'), '[0-9]{4,}', '<n>', 'g') AS shape,
+           err, n
+    FROM texts
+)
+SELECT CASE WHEN count(*) = 1 THEN min(err) ELSE shape END, sum(n)::bigint, count(*), min(err)
+FROM shaped
+GROUP BY shape
 ORDER BY 2 DESC, 1
 LIMIT $3`
