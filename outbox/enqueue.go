@@ -40,6 +40,10 @@ type EnqueueResult struct {
 // enqueueing the same conversion again (a retried webhook) writes nothing,
 // returns the existing row's id with Duplicate set, and never aborts the
 // caller's transaction. Programmer errors are returned as *FieldError.
+//
+// A transaction that will be committed in two phases (PREPARE TRANSACTION)
+// must not NOTIFY: it runs SET LOCAL ga4_outbox.notify = 'off' before
+// Enqueue (schema version 9; README "Two-phase commit").
 func Enqueue(ctx context.Context, db DB, c Conversion) (EnqueueResult, error) {
 	if err := c.Validate(); err != nil {
 		return EnqueueResult{}, err

@@ -207,6 +207,27 @@ func TestNotifyGate(t *testing.T) {
 		_, err = poller.Exec(ctx, `SELECT pg_advisory_unlock(`+gateLock+`)`)
 		require.NoError(t, err)
 	})
+	t.Run("armed, the transaction opted out: no notification", func(t *testing.T) {
+		// ga4_outbox.notify = 'off' (migration 000009): a transaction that
+		// will PREPARE must not NOTIFY, which PostgreSQL refuses to prepare.
+		_, err := poller.Exec(ctx, `SELECT pg_advisory_lock(`+gateLock+`)`)
+		require.NoError(t, err)
+		tx, err := writer.Begin(ctx)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, `SET LOCAL ga4_outbox.notify = 'off'`)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, `INSERT INTO ga4_outbox.events (transaction_id) VALUES ('D1')`)
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit(ctx))
+		sentinel("after-D")
+		require.Equal(t, "after-D", next())
+		insert("E") // the setting ended with its transaction
+		sentinel("after-E")
+		require.Equal(t, "", next())
+		require.Equal(t, "after-E", next())
+		_, err = poller.Exec(ctx, `SELECT pg_advisory_unlock(`+gateLock+`)`)
+		require.NoError(t, err)
+	})
 	t.Run("an open enqueue keeps a poller from arming", func(t *testing.T) {
 		tx, err := writer.Begin(ctx)
 		require.NoError(t, err)
