@@ -57,6 +57,12 @@ func (s *scenario) shake(ctx context.Context, sup *supervisor) {
 	}
 }
 
+// sqlPendingCount counts pending rows from the two partial claim indexes
+// (migration 000008); a plain status = 'pending' scans the whole table.
+const sqlPendingCount = `
+SELECT (SELECT count(*) FROM ga4_outbox.events WHERE status = 'pending' AND retry_at IS NULL)
+     + (SELECT count(*) FROM ga4_outbox.events WHERE status = 'pending' AND retry_at IS NOT NULL)`
+
 // waitDrained waits until no row is pending (the sidecars keep running).
 func (s *scenario) waitDrained(ctx context.Context, sup *supervisor) error {
 	tick := time.NewTicker(250 * time.Millisecond)
@@ -64,7 +70,7 @@ func (s *scenario) waitDrained(ctx context.Context, sup *supervisor) error {
 	last := int64(-1)
 	for n := 0; ; n++ {
 		var pending int64
-		err := s.pool.QueryRow(ctx, `SELECT count(*) FROM ga4_outbox.events WHERE status = 'pending'`).Scan(&pending)
+		err := s.pool.QueryRow(ctx, sqlPendingCount).Scan(&pending)
 		if err == nil && pending == 0 {
 			s.o.Logf("outbox drained")
 			return nil
