@@ -148,62 +148,45 @@ func (w *PurchaseWorker) Work(ctx context.Context, job *river.Job[PurchaseArgs])
 	return nil
 }
 
+// settings are the command line flags.
+type settings struct {
+	adminURL, emulator       string
+	jobs, workers, conns     int
+	fetchCooldown, fetchPoll time.Duration
+}
+
 func main() {
-	dbURL := flag.String("db", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL URL of an admin database (the bench creates and drops its own database)")
-	jobs := flag.Int("jobs", 100_000, "number of jobs (one GA4 purchase each)")
-	workers := flag.Int("workers", 100, "River MaxWorkers of the one queue")
-	emulator := flag.String("emulator", "", "base URL of a running Measurement Protocol emulator, e.g. http://127.0.0.1:9411 (required)")
-	conns := flag.Int("conns", 8, "pgx pool size")
-	fetchCooldown := flag.Duration("fetch-cooldown", river.FetchCooldownMin, "River FetchCooldown (minimum time between fetches; River default 100ms caps throughput at about workers/100ms)")
-	fetchPoll := flag.Duration("fetch-poll", 50*time.Millisecond, "River FetchPollInterval (fallback poll; River default 1s)")
+	var s settings
+	flag.StringVar(&s.adminURL, "db", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL URL of an admin database (the bench creates and drops its own database)")
+	flag.IntVar(&s.jobs, "jobs", 100_000, "number of jobs (one GA4 purchase each)")
+	flag.IntVar(&s.workers, "workers", 100, "River MaxWorkers of the one queue")
+	flag.StringVar(&s.emulator, "emulator", "", "base URL of a running Measurement Protocol emulator, e.g. http://127.0.0.1:9411 (required)")
+	flag.IntVar(&s.conns, "conns", 8, "pgx pool size")
+	flag.DurationVar(&s.fetchCooldown, "fetch-cooldown", river.FetchCooldownMin, "River FetchCooldown (minimum time between fetches; River default 100ms caps throughput at about workers/100ms)")
+	flag.DurationVar(&s.fetchPoll, "fetch-poll", 50*time.Millisecond, "River FetchPollInterval (fallback poll; River default 1s)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("jobqueue: ")
 
-	if *emulator == "" {
+	if s.emulator == "" {
 		log.Fatal("-emulator is required (e.g. http://127.0.0.1:9411)")
 	}
-	if *jobs < 1 || *workers < 1 || *conns < 1 {
+	if s.jobs < 1 || s.workers < 1 || s.conns < 1 {
 		log.Fatal("-jobs, -workers and -conns must be at least 1")
 	}
-	if err := run(*dbURL, *emulator, *jobs, *workers, *conns, *fetchCooldown, *fetchPoll); err != nil {
+	if err := run(context.Background(), s); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(adminURL, emulator string, jobs, workers, conns int, fetchCooldown, fetchPoll time.Duration) (err error) {
-	ctx := context.Background()
-
-	dbName, benchURL, err := benchDatabase(adminURL)
+// run sets up a fresh database with s.jobs jobs, times River through them
+// and prints the result line.
+func run(ctx context.Context, s settings) (err error) {
+	pool, drop, err := openBenchDatabase(ctx, s.adminURL, s.conns)
 	if err != nil {
 		return err
 	}
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return fmt.Errorf("connect admin database: %w", err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{dbName}.Sanitize()); err != nil {
-		return fmt.Errorf("create database: %w", err)
-	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_, derr := admin.Exec(dctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{dbName}.Sanitize()+" WITH (FORCE)")
-		if derr != nil {
-			err = errors.Join(err, fmt.Errorf("drop database %s: %w", dbName, derr))
-		}
-	}()
-
-	poolCfg, err := pgxpool.ParseConfig(benchURL)
-	if err != nil {
-		return err
-	}
-	poolCfg.MaxConns = int32(conns)
-	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
-	if err != nil {
-		return fmt.Errorf("open pool: %w", err)
-	}
+	defer func() { err = errors.Join(err, drop()) }()
 	defer pool.Close()
 
 	driver := riverpgxv5.New(pool)
@@ -214,32 +197,77 @@ func run(adminURL, emulator string, jobs, workers, conns int, fetchCooldown, fet
 	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("river migrations: %w", err)
 	}
-
-	collect := strings.TrimRight(emulator, "/") + "/mp/collect?measurement_id=" +
-		url.QueryEscape(measurementID) + "&api_secret=" + url.QueryEscape(apiSecret)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConns = workers
-	transport.MaxIdleConnsPerHost = workers
-	httpClient := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	transport.MaxIdleConns = s.workers
+	transport.MaxIdleConnsPerHost = s.workers
 	defer transport.CloseIdleConnections()
+	client, err := newClient(driver, s, &http.Client{Transport: transport, Timeout: 30 * time.Second})
+	if err != nil {
+		return err
+	}
+	if err := insertJobs(ctx, client, s.jobs); err != nil {
+		return err
+	}
+	return timeJobs(ctx, client, s)
+}
 
+// openBenchDatabase creates a fresh database next to adminURL's and opens
+// a pool of conns connections on it; drop removes the database.
+func openBenchDatabase(ctx context.Context, adminURL string, conns int) (pool *pgxpool.Pool, drop func() error, err error) {
+	dbName, benchURL, err := benchDatabase(adminURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect admin database: %w", err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{dbName}.Sanitize()); err != nil {
+		admin.Close(ctx)
+		return nil, nil, fmt.Errorf("create database: %w", err)
+	}
+	drop = func() error {
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		defer admin.Close(dctx)
+		if _, err := admin.Exec(dctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{dbName}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop database %s: %w", dbName, err)
+		}
+		return nil
+	}
+	poolCfg, err := pgxpool.ParseConfig(benchURL)
+	if err == nil {
+		poolCfg.MaxConns = int32(conns)
+		pool, err = pgxpool.NewWithConfig(ctx, poolCfg)
+	}
+	if err != nil {
+		return nil, nil, errors.Join(fmt.Errorf("open pool: %w", err), drop())
+	}
+	return pool, drop, nil
+}
+
+// newClient makes the River client: one queue of s.workers workers
+// running PurchaseWorker against the emulator.
+func newClient(driver *riverpgxv5.Driver, s settings, httpClient *http.Client) (*river.Client[pgx.Tx], error) {
+	collect := strings.TrimRight(s.emulator, "/") + "/mp/collect?measurement_id=" +
+		url.QueryEscape(measurementID) + "&api_secret=" + url.QueryEscape(apiSecret)
 	riverWorkers := river.NewWorkers()
 	river.AddWorker(riverWorkers, &PurchaseWorker{client: httpClient, collect: collect})
-
 	client, err := river.NewClient(driver, &river.Config{
-		Queues: map[string]river.QueueConfig{
-			queueName: {MaxWorkers: workers},
-		},
+		Queues:            map[string]river.QueueConfig{queueName: {MaxWorkers: s.workers}},
 		Workers:           riverWorkers,
-		FetchCooldown:     fetchCooldown,
-		FetchPollInterval: fetchPoll,
+		FetchCooldown:     s.fetchCooldown,
+		FetchPollInterval: s.fetchPoll,
 		Logger:            slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
-		return fmt.Errorf("river client: %w", err)
+		return nil, fmt.Errorf("river client: %w", err)
 	}
+	return client, nil
+}
 
-	// Setup, not timed: insert the jobs in chunks.
+// insertJobs inserts the jobs in chunks (setup, not timed).
+func insertJobs(ctx context.Context, client *river.Client[pgx.Tx], jobs int) error {
 	sessionID := time.Now().Unix()
 	params := make([]river.InsertManyParams, 0, insertChunk)
 	for start := 0; start < jobs; start += insertChunk {
@@ -258,16 +286,21 @@ func run(adminURL, emulator string, jobs, workers, conns int, fetchCooldown, fet
 			return fmt.Errorf("insert jobs: %w", err)
 		}
 	}
+	return nil
+}
 
+// timeJobs starts the client, waits until River reports every job
+// completed, stops it and prints the result line.
+func timeJobs(ctx context.Context, client *river.Client[pgx.Tx], s settings) error {
 	// Subscribe before starting, with a buffer large enough that no event is
 	// dropped (River drops events a subscriber cannot take in time).
 	events, cancelSub := client.SubscribeConfig(&river.SubscribeConfig{
-		ChanSize: jobs + 1024,
+		ChanSize: s.jobs + 1024,
 		Kinds:    []river.EventKind{river.EventKindJobCompleted, river.EventKindJobFailed},
 	})
 	defer cancelSub()
 
-	var ru0 syscall.Rusage
+	var ru0, ru1 syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru0); err != nil {
 		return err
 	}
@@ -275,26 +308,11 @@ func run(adminURL, emulator string, jobs, workers, conns int, fetchCooldown, fet
 	if err := client.Start(ctx); err != nil {
 		return fmt.Errorf("start river: %w", err)
 	}
-
-	completed, failed := 0, 0
-	lastFailure := ""
-	for completed < jobs {
-		ev, ok := <-events
-		if !ok {
-			return fmt.Errorf("event subscription closed after %d of %d jobs completed", completed, jobs)
-		}
-		switch ev.Kind {
-		case river.EventKindJobCompleted:
-			completed++
-		case river.EventKindJobFailed:
-			failed++
-			if n := len(ev.Job.Errors); n > 0 {
-				lastFailure = ev.Job.Errors[n-1].Error
-			}
-		}
+	failed, lastFailure, err := awaitCompleted(events, s.jobs)
+	if err != nil {
+		return err
 	}
 	elapsed := time.Since(began)
-	var ru1 syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru1); err != nil {
 		return err
 	}
@@ -307,12 +325,33 @@ func run(adminURL, emulator string, jobs, workers, conns int, fetchCooldown, fet
 
 	cpu := tvDuration(ru1.Utime) - tvDuration(ru0.Utime) + tvDuration(ru1.Stime) - tvDuration(ru0.Stime)
 	fmt.Printf("jobs=%d workers=%d elapsed=%s jobs/s=%.0f cpu-cores=%.2f\n",
-		jobs, workers, elapsed.Round(time.Millisecond),
-		float64(jobs)/elapsed.Seconds(), cpu.Seconds()/elapsed.Seconds())
+		s.jobs, s.workers, elapsed.Round(time.Millisecond),
+		float64(s.jobs)/elapsed.Seconds(), cpu.Seconds()/elapsed.Seconds())
 	if failed > 0 {
 		fmt.Fprintf(os.Stderr, "jobqueue: %d failed attempts were retried (last error: %s)\n", failed, lastFailure)
 	}
 	return nil
+}
+
+// awaitCompleted reads job events until jobs have completed; it counts the
+// failed attempts (River retries them) and keeps the last one's error.
+func awaitCompleted(events <-chan *river.Event, jobs int) (failed int, lastFailure string, err error) {
+	for completed := 0; completed < jobs; {
+		ev, ok := <-events
+		if !ok {
+			return failed, lastFailure, fmt.Errorf("event subscription closed after %d of %d jobs completed", completed, jobs)
+		}
+		switch ev.Kind {
+		case river.EventKindJobCompleted:
+			completed++
+		case river.EventKindJobFailed:
+			failed++
+			if n := len(ev.Job.Errors); n > 0 {
+				lastFailure = ev.Job.Errors[n-1].Error
+			}
+		}
+	}
+	return failed, lastFailure, nil
 }
 
 // benchDatabase returns a fresh database name and adminURL pointed at it.
