@@ -11,7 +11,7 @@ LOCAL_PG := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 TEST_DATABASE_URL ?= $(shell (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && echo '$(LOCAL_PG)')
 export TEST_DATABASE_URL
 
-.PHONY: help build test bench fuzz migrate run demo report clean
+.PHONY: help build test bench compare fuzz migrate run demo report clean
 
 help: ## show this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ test: ## gofmt check, go vet, go test -race ./... (uses TEST_DATABASE_URL or the
 
 bench: ## run the benchmarks (figures go to docs/PERFORMANCE.md); the first run builds a kept 10M-row report database (~3.5 GB, a few minutes; GA4O_BENCH_10M=0 skips it)
 	GA4O_BENCH_10M=$${GA4O_BENCH_10M:-1} $(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
+
+compare: ## drain 100,000 rows and run River (bench/jobqueue) on the same work, alternated PAIRS times (default 3); prints the ratio
+	./scripts/compare.sh $${PAIRS:-3}
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	./scripts/fuzz.sh $${FUZZTIME:-30s}
