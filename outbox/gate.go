@@ -29,11 +29,16 @@ const (
 )
 
 // After a failure to arm, the poller claims and arms again after a delay
-// that starts at gateRetryMin and doubles up to gateRetryMax (reset once
-// armed): while no poller holds the gate, enqueues do not notify.
+// that starts at gateRetryMin and doubles up to gateRetryMax: while no
+// poller holds the gate, enqueues do not notify. When another session holds
+// the gate the poller looks again the same way, up to gateOtherMax: that
+// session may be ending (a poller killed while armed, or this poller's own
+// terminated gate session not yet gone), and nothing would notify after.
+// Both delays reset once this poller arms or finds an enqueue open.
 const (
 	gateRetryMin = 100 * time.Millisecond
 	gateRetryMax = 10 * time.Second
+	gateOtherMax = time.Second
 )
 
 // gateBusyPoll is how long a poller whose last claim found rows waits
@@ -91,9 +96,12 @@ SELECT CASE WHEN pg_try_advisory_lock($1, $2) THEN 0
 		g.close(ctx)
 		return gateBusyWriter, fmt.Errorf("arm the notify gate: %w", err)
 	}
-	g.armed, g.retry = res == gateArmed, 0
+	g.armed = res == gateArmed
 	if g.armed {
 		g.watch()
+	}
+	if res != gateOtherPoller {
+		g.retry = 0
 	}
 	if res != gateBusyWriter {
 		g.poll = 0
@@ -108,9 +116,10 @@ func (g *gate) nextPoll() time.Duration {
 	return g.poll
 }
 
-// nextRetry returns how long to wait before arming again after a failure.
-func (g *gate) nextRetry() time.Duration {
-	g.retry = min(max(2*g.retry, gateRetryMin), gateRetryMax)
+// nextRetry returns how long to wait before arming again after a failure
+// or while another session holds the gate, at most limit.
+func (g *gate) nextRetry(limit time.Duration) time.Duration {
+	g.retry = min(max(2*g.retry, gateRetryMin), limit)
 	return g.retry
 }
 

@@ -77,8 +77,9 @@ func (p *Poller) loop(ctx context.Context, e *engine, wake <-chan struct{}, g *g
 // not notify); armed, it waits for a wake-up and disarms. While an
 // enqueueing transaction keeps the gate from arming, it claims again after
 // a short delay (1 ms doubling to 4 ms); when another poller holds the
-// gate, notifications wake this one too. When arming fails (the database
-// is unreachable), it claims again after 100 ms doubling to 10 s.
+// gate, notifications wake this one too, and it looks again after 100 ms
+// doubling to 1 s (that poller may be gone). When arming fails (the
+// database is unreachable), it claims again after 100 ms doubling to 10 s.
 func (p *Poller) idle(ctx context.Context, g *gate, wake <-chan struct{}) bool {
 	if g == nil {
 		return waitWake(ctx, wake)
@@ -106,12 +107,13 @@ func (p *Poller) arm(ctx context.Context, g *gate, wake <-chan struct{}) bool {
 	case ctx.Err() != nil:
 		return false
 	case err != nil: // nothing notifies while no poller holds the gate: look again soon
-		d := g.nextRetry()
+		d := g.nextRetry(gateRetryMax)
 		p.log.Warn("outbox: notify gate unavailable; claiming again after a delay", logKeyError, err, logKeyBackoff, d)
 		waitWakeFor(ctx, wake, d)
 		return ctx.Err() == nil
-	case res == gateOtherPoller:
-		return waitWake(ctx, wake)
+	case res == gateOtherPoller: // its notifications wake this poller too, while it lives
+		waitWakeFor(ctx, wake, g.nextRetry(gateOtherMax))
+		return ctx.Err() == nil
 	case res == gateBusyWriter:
 		waitWakeFor(ctx, wake, g.nextPoll())
 		return ctx.Err() == nil

@@ -137,6 +137,46 @@ func TestNotifyGateSessionEndsWhileArmed(t *testing.T) {
 	}
 }
 
+// TestNotifyGateHolderGoes: another session holds the gate (a poller that
+// is then killed while armed); this poller waits on its notifications, and
+// once that session is gone, nothing notifies until some poller arms
+// again. With the Schedule out of reach, the waiting poller must arm by
+// itself and deliver the next row.
+func TestNotifyGateHolderGoes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.cfg.Schedule = "@every 1h"
+	b.sender.sent = make(chan outbox.Row, 10)
+	ctx := context.Background()
+	holder, err := pgx.ConnectConfig(ctx, b.pool.Config().ConnConfig)
+	require.NoError(t, err)
+	defer holder.Close(ctx)
+	_, err = holder.Exec(ctx, `SELECT pg_advisory_lock(1734423663, 1)`)
+	require.NoError(t, err)
+	startRun(t, b.poller(t))
+
+	id := b.enqueue(t, conversion("T-held")) // notifies: the gate is held
+	receive(t, b.sender.sent, "T-held")
+	// After marking the row the poller tries to arm and finds the holder:
+	// wait for that attempt (its gate session ran a statement since).
+	var marked time.Time
+	require.Eventually(t, func() bool {
+		return b.pool.QueryRow(ctx, `SELECT updated_at FROM ga4_outbox.events WHERE id = $1 AND status = 'delivered'`,
+			id).Scan(&marked) == nil
+	}, 20*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool {
+		var tried bool
+		err := b.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+			AND application_name = 'ga4-outbox-gate' AND state = 'idle' AND state_change > $1)`, marked).Scan(&tried)
+		return err == nil && tried
+	}, 20*time.Second, 5*time.Millisecond)
+
+	require.NoError(t, holder.Close(ctx)) // the holder's session ends: nothing notifies now
+	b.enqueue(t, conversion("T-gone"))
+	receive(t, b.sender.sent, "T-gone")
+	gatePID(t, b.pool, 0)
+}
+
 // gatePID waits until a session other than old holds the notify gate's
 // lock in exclusive mode (an idle poller armed it) and returns its pid.
 func gatePID(t *testing.T, pool *pgxpool.Pool, old int32) int32 {
