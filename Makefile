@@ -19,11 +19,12 @@ help: ## show this list
 build: ## build bin/ga4-outbox
 	$(GO) build -o $(BIN) ./cmd/ga4-outbox
 
-test: ## gofmt check, go vet, go test -race ./... (uses TEST_DATABASE_URL or the local PostgreSQL)
+test: ## gofmt check, go vet, go test -race ./..., the alert rules checked by Prometheus's parser (uses TEST_DATABASE_URL or the local PostgreSQL)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	cd deploy/prometheus/rulecheck && $(GO) test -count=1 ./...
 
 bench: ## run the benchmarks (figures go to docs/PERFORMANCE.md); the first run builds a kept 10M-row report database (~3.5 GB, a few minutes; GA4O_BENCH_10M=0 skips it)
 	GA4O_BENCH_10M=$${GA4O_BENCH_10M:-1} $(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)

@@ -1,0 +1,124 @@
+package deploy_test
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/ga4-outbox/ga4-outbox/outbox"
+)
+
+// ruleFile is a Prometheus rule file, as far as the test reads it.
+type ruleFile struct {
+	Groups []struct {
+		Name  string `yaml:"name"`
+		Rules []struct {
+			Alert       string            `yaml:"alert"`
+			Expr        string            `yaml:"expr"`
+			For         string            `yaml:"for"`
+			Labels      map[string]string `yaml:"labels"`
+			Annotations map[string]string `yaml:"annotations"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+// nameRecorder is a prometheus.Registerer that only records the metric
+// names of what is registered on it.
+type nameRecorder map[string]bool
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+func (n nameRecorder) Register(c prometheus.Collector) error {
+	ch := make(chan *prometheus.Desc)
+	go func() { c.Describe(ch); close(ch) }()
+	for d := range ch {
+		if m := fqName.FindStringSubmatch(d.String()); m != nil {
+			n[m[1]] = true
+		}
+	}
+	return nil
+}
+
+func (n nameRecorder) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		_ = n.Register(c)
+	}
+}
+
+func (n nameRecorder) Unregister(prometheus.Collector) bool { return false }
+
+// pollerMetrics lists the metric names a poller registers (no database is
+// reached: the pool connects lazily).
+func pollerMetrics(t *testing.T) nameRecorder {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none")
+	require.NoError(t, err)
+	defer pool.Close()
+	names := nameRecorder{}
+	_, err = outbox.New(pool, outbox.SenderFunc(func(context.Context, []outbox.Row) []outbox.Result { return nil }), &outbox.Config{Registerer: names})
+	require.NoError(t, err)
+	return names
+}
+
+// TestREADMEListsEveryMetric: README's metrics table names exactly the
+// metrics the poller registers.
+func TestREADMEListsEveryMetric(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	var listed []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `(ga4_outbox_[a-z_]+)").FindAllStringSubmatch(string(readme), -1) {
+		listed = append(listed, m[1])
+	}
+	var registered []string
+	for name := range pollerMetrics(t) {
+		registered = append(registered, name)
+	}
+	sort.Strings(listed)
+	sort.Strings(registered)
+	require.Equal(t, registered, listed)
+}
+
+// TestAlertRules: every rule of deploy/prometheus/alerts.yaml reads only
+// metrics the poller registers, waits a Prometheus duration, has a
+// severity and says what happened and what to do.
+func TestAlertRules(t *testing.T) {
+	raw, err := os.ReadFile("prometheus/alerts.yaml")
+	require.NoError(t, err)
+	var rf ruleFile
+	require.NoError(t, yaml.Unmarshal(raw, &rf))
+	require.Len(t, rf.Groups, 1)
+	names := pollerMetrics(t)
+	metric := regexp.MustCompile(`ga4_outbox_[a-z_]+`)
+	seen := map[string]bool{}
+	for _, r := range rf.Groups[0].Rules {
+		t.Run(r.Alert, func(t *testing.T) {
+			require.NotEmpty(t, r.Alert)
+			require.False(t, seen[r.Alert], "alert names are unique")
+			seen[r.Alert] = true
+			used := metric.FindAllString(r.Expr, -1)
+			require.NotEmpty(t, used, "the expression reads a ga4_outbox metric")
+			for _, m := range used {
+				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_sum"), "_count")
+				require.True(t, names[base], "%s is not a metric the poller registers", m)
+			}
+			require.Equal(t, strings.Count(r.Expr, "("), strings.Count(r.Expr, ")"), "balanced parentheses")
+			if r.For != "" {
+				_, err := time.ParseDuration(r.For)
+				require.NoError(t, err, "for")
+			}
+			require.Contains(t, []string{"critical", "warning", "info"}, r.Labels["severity"])
+			require.NotEmpty(t, r.Annotations["summary"])
+			require.NotEmpty(t, r.Annotations["description"])
+		})
+	}
+	require.NotEmpty(t, seen)
+}
