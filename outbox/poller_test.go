@@ -356,12 +356,18 @@ func TestClaimSkipsRowsInBackoff(t *testing.T) {
 	}
 	var raw []byte
 	require.NoError(t, tx.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) `+outbox.SQLClaim,
-		time.Now(), 1000, time.Now().Add(time.Minute), "test", "9b2f6f0e-5d4c-4c1e-8a7b-2f1d3c4b5a69").Scan(&raw))
+		claimArgs(1000)...).Scan(&raw))
 	require.NoError(t, json.Unmarshal(raw, &plan))
 	top := plan[0].Plan
 	require.EqualValues(t, 3, top["Actual Rows"], "the three new rows are claimed")
 	pages := top["Shared Hit Blocks"].(float64) + top["Shared Read Blocks"].(float64)
 	require.Less(t, pages, 100.0, "pages read by the claim")
+}
+
+// claimArgs are outbox.SQLClaim's arguments for a claim of up to limit rows
+// now, leased for a minute.
+func claimArgs(limit int) []any {
+	return []any{time.Now(), limit, time.Now().Add(time.Minute), "test", "9b2f6f0e-5d4c-4c1e-8a7b-2f1d3c4b5a69"}
 }
 
 // TestClaimIsHOTWhereThePageHasRoom: the claim changes no indexed column,
@@ -386,8 +392,7 @@ func TestClaimIsHOTWhereThePageHasRoom(t *testing.T) {
 			tx, err := b.pool.Begin(ctx)
 			require.NoError(t, err)
 			defer tx.Rollback(ctx)
-			tag, err := tx.Exec(ctx, outbox.SQLClaim,
-				time.Now(), 2000, time.Now().Add(time.Minute), "test", "9b2f6f0e-5d4c-4c1e-8a7b-2f1d3c4b5a69")
+			tag, err := tx.Exec(ctx, outbox.SQLClaim, claimArgs(2000)...)
 			require.NoError(t, err)
 			require.EqualValues(t, 2000, tag.RowsAffected())
 			var upd, hot float64
