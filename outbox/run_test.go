@@ -47,12 +47,17 @@ func receive(t *testing.T, ch <-chan outbox.Row, txID string) {
 // listenerPID waits for a LISTEN connection other than old and returns its pid.
 func listenerPID(t *testing.T, pool *pgxpool.Pool, old int32) int32 {
 	t.Helper()
+	return waitPID(t, pool, `SELECT pid FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'ga4-outbox-listen'
+		  AND query LIKE 'LISTEN%' AND pid <> $1`, old)
+}
+
+// waitPID waits until query, given old, returns a pid and returns it.
+func waitPID(t *testing.T, pool *pgxpool.Pool, query string, old int32) int32 {
+	t.Helper()
 	var pid int32
 	require.Eventually(t, func() bool {
-		err := pool.QueryRow(context.Background(), `SELECT pid FROM pg_stat_activity
-			WHERE datname = current_database() AND application_name = 'ga4-outbox-listen'
-			  AND query LIKE 'LISTEN%' AND pid <> $1`, old).Scan(&pid)
-		return err == nil
+		return pool.QueryRow(context.Background(), query, old).Scan(&pid) == nil
 	}, 20*time.Second, 10*time.Millisecond)
 	return pid
 }
@@ -181,16 +186,11 @@ func TestNotifyGateHolderGoes(t *testing.T) {
 // lock in exclusive mode (an idle poller armed it) and returns its pid.
 func gatePID(t *testing.T, pool *pgxpool.Pool, old int32) int32 {
 	t.Helper()
-	var pid int32
-	require.Eventually(t, func() bool {
-		err := pool.QueryRow(context.Background(), `SELECT l.pid FROM pg_locks l
-			JOIN pg_stat_activity a ON a.pid = l.pid
-			WHERE l.locktype = 'advisory' AND l.classid = 1734423663 AND l.objid = 1
-			  AND l.mode = 'ExclusiveLock' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			  AND a.application_name = 'ga4-outbox-gate' AND l.pid <> $1`, old).Scan(&pid)
-		return err == nil
-	}, 20*time.Second, 10*time.Millisecond)
-	return pid
+	return waitPID(t, pool, `SELECT l.pid FROM pg_locks l
+		JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.classid = 1734423663 AND l.objid = 1
+		  AND l.mode = 'ExclusiveLock' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		  AND a.application_name = 'ga4-outbox-gate' AND l.pid <> $1`, old)
 }
 
 // blockingSender signals each send and blocks until released or cancelled.
