@@ -109,18 +109,12 @@ SELECT CASE WHEN pg_try_advisory_lock($1, $2) THEN 0
 	return res, nil
 }
 
-// nextPoll returns how long to wait before looking again while a writer
-// keeps the gate.
-func (g *gate) nextPoll() time.Duration {
-	g.poll = min(max(2*g.poll, gatePollMin), gatePollMax)
-	return g.poll
-}
-
-// nextRetry returns how long to wait before arming again after a failure
-// or while another session holds the gate, at most limit.
-func (g *gate) nextRetry(limit time.Duration) time.Duration {
-	g.retry = min(max(2*g.retry, gateRetryMin), limit)
-	return g.retry
+// grow doubles the delay *d within [lo, hi] and returns it: the next wait
+// of the gate's poll (a writer keeps it) and retry (arming failed, or
+// another session holds it) delays.
+func grow(d *time.Duration, lo, hi time.Duration) time.Duration {
+	*d = min(max(2**d, lo), hi)
+	return *d
 }
 
 // claimed records a claim that found rows: the poller is busy, so the gate

@@ -103,22 +103,22 @@ func (p *Poller) idle(ctx context.Context, g *gate, wake <-chan struct{}) bool {
 // it waits as idle describes.
 func (p *Poller) arm(ctx context.Context, g *gate, wake <-chan struct{}) bool {
 	res, err := g.arm(ctx)
+	var d time.Duration
 	switch {
 	case ctx.Err() != nil:
 		return false
 	case err != nil: // nothing notifies while no poller holds the gate: look again soon
-		d := g.nextRetry(gateRetryMax)
+		d = grow(&g.retry, gateRetryMin, gateRetryMax)
 		p.log.Warn("outbox: notify gate unavailable; claiming again after a delay", logKeyError, err, logKeyBackoff, d)
-		waitWakeFor(ctx, wake, d)
-		return ctx.Err() == nil
 	case res == gateOtherPoller: // its notifications wake this poller too, while it lives
-		waitWakeFor(ctx, wake, g.nextRetry(gateOtherMax))
-		return ctx.Err() == nil
+		d = grow(&g.retry, gateRetryMin, gateOtherMax)
 	case res == gateBusyWriter:
-		waitWakeFor(ctx, wake, g.nextPoll())
-		return ctx.Err() == nil
+		d = grow(&g.poll, gatePollMin, gatePollMax)
+	default: // armed
+		return true
 	}
-	return true
+	waitWakeFor(ctx, wake, d)
+	return ctx.Err() == nil
 }
 
 // waitWake waits for a wake-up; false when ctx is done first.
