@@ -69,13 +69,13 @@ func pollerMetrics(t *testing.T) nameRecorder {
 	return names
 }
 
-// TestREADMEListsEveryMetric: README's metrics table names exactly the
-// metrics the poller registers.
-func TestREADMEListsEveryMetric(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+// TestOperationsListsEveryMetric: the metrics table of docs/OPERATIONS.md
+// names exactly the metrics the poller registers.
+func TestOperationsListsEveryMetric(t *testing.T) {
+	doc, err := os.ReadFile("../docs/OPERATIONS.md")
 	require.NoError(t, err)
 	var listed []string
-	for _, m := range regexp.MustCompile("(?m)^\\| `(ga4_outbox_[a-z_]+)").FindAllStringSubmatch(string(readme), -1) {
+	for _, m := range regexp.MustCompile("(?m)^\\| `(ga4_outbox_[a-z_]+)").FindAllStringSubmatch(string(doc), -1) {
 		listed = append(listed, m[1])
 	}
 	var registered []string

@@ -18,7 +18,7 @@
 // Enqueue is idempotent on (event name, transaction id): a retried webhook
 // writes nothing and learns that it was a Duplicate, without aborting the
 // transaction. Applications in other languages INSERT into
-// ga4_outbox.events with ON CONFLICT DO NOTHING (see the README).
+// ga4_outbox.events with ON CONFLICT DO NOTHING (the README has the statement).
 //
 // # Row lifecycle
 //

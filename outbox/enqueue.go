@@ -43,7 +43,7 @@ type EnqueueResult struct {
 //
 // A transaction that will be committed in two phases (PREPARE TRANSACTION)
 // must not NOTIFY: it runs SET LOCAL ga4_outbox.notify = 'off' before
-// Enqueue (schema version 9; README "Two-phase commit").
+// Enqueue (schema version 9; docs/OPERATIONS.md "Two-phase commit").
 func Enqueue(ctx context.Context, db DB, c Conversion) (EnqueueResult, error) {
 	if err := c.Validate(); err != nil {
 		return EnqueueResult{}, err
