@@ -218,8 +218,11 @@ INSERT INTO ga4_outbox.events
 VALUES
     ('purchase', 'A-1001', 49.90, 'EUR',
      '{"items": [{"item_id": "SKU-1", "price": 24.95, "quantity": 2}], "tax": 7.97}',
-     '1197596843.1673515099', '1747132561', 'granted', 'granted', 'denied',
-     '2025-05-13T10:40:00Z', now(), 'php_webhook')
+     '1197596843.1673515099',                                           -- client_id
+     extract(epoch FROM now() - interval '25 minutes')::bigint::text,   -- session_id: the session start
+     'granted', 'granted', 'denied',
+     now() - interval '2 minutes',                                      -- session_event_at: the checkout click
+     now(), 'php_webhook')
 ON CONFLICT (event_name, transaction_id) WHERE transaction_id <> '' DO NOTHING`
 
 func TestRawInsertTwice(t *testing.T) {
