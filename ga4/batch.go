@@ -22,8 +22,8 @@ type batchKey struct {
 // short). A request-level timestamp_micros moves onto events that have
 // none; user properties of a group are merged (later requests win).
 func Batches(reqs []Request, keys []string) []Batch {
-	// Sized for the usual case, one request per client: growing these per
-	// call was a tenth of the drain's garbage.
+	// Sized for the usual case, one request per client, so that a call
+	// allocates each of these once and never grows them.
 	order := make([]batchKey, 0, len(reqs))
 	groups := make(map[batchKey][]int, len(reqs))
 	for i := range reqs {
