@@ -16,7 +16,9 @@ import (
 type batch struct {
 	token    [16]byte
 	rows     []Row
-	released bool // shutdown cut the send short: retries are due at once
+	lease    *Lease
+	ids      []int64 // the rows' ids, made at the first lease extension
+	released bool    // shutdown cut the send short: retries are due at once
 }
 
 // claim leases up to BatchSize due rows to this worker (one statement).
@@ -26,6 +28,7 @@ func (p *Poller) claim(ctx context.Context) (*batch, error) {
 	b.token[6] = b.token[6]&0x0f | 0x40 // UUID v4
 	b.token[8] = b.token[8]&0x3f | 0x80
 	now := p.cfg.Now()
+	b.lease = newLease(now.Add(p.cfg.Lease), p.cfg.leaseMargin(), p.cfg.Now)
 	// Planned at every run (an unnamed statement): a generic plan made
 	// while the table was small kept scanning the whole table for the
 	// claimed ids after it had grown (until autovacuum's next ANALYZE): a
@@ -98,7 +101,7 @@ func (p *Poller) mark(ctx context.Context, b *batch, results []Result) (marked [
 		tokens[i] = pgtype.UUID{Bytes: b.token, Valid: true}
 		if res.Status == StatusPending {
 			next[i] = now
-			if !b.released {
+			if !b.released && !res.Unsent {
 				next[i] = now.Add(p.retryDelay(b.rows[i].Attempt, res.RetryAfter))
 			}
 		}

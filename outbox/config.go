@@ -44,11 +44,15 @@ type Config struct {
 	// BatchSize is the number of rows claimed per statement. Defaults to 500.
 	BatchSize int
 	// InFlightBatches is the number of claimed batches being sent at once:
-	// with 2, the claim of the next batch overlaps the send of the previous
-	// one. HTTP concurrency within a batch is the Sender's. Defaults to 2.
+	// claims go on while earlier batches are being sent, so rows committed
+	// meanwhile wait for no round trip to GA. HTTP concurrency is the
+	// Sender's. Defaults to 16.
 	InFlightBatches int
 	// Lease is how long claimed rows belong to this worker; when it expires
-	// unmarked (the worker died) the rows are claimable again. Defaults to 60s.
+	// unmarked (the worker died) the rows are claimable again. While a
+	// batch is being sent its lease is extended every third of Lease, and
+	// the Sender sees it (LeaseFrom) to start no request that could outlive
+	// it. Defaults to 60s.
 	Lease time.Duration
 	// MaxAttempts is the number of claims after which a row that still gets
 	// retryable errors is failed/max_attempts. Defaults to 12.
@@ -106,7 +110,7 @@ type RetentionConfig struct {
 
 func (c Config) withDefaults() (Config, error) {
 	c.BatchSize = cmp.Or(c.BatchSize, 500)
-	c.InFlightBatches = cmp.Or(c.InFlightBatches, 2)
+	c.InFlightBatches = cmp.Or(c.InFlightBatches, 16)
 	c.Lease = cmp.Or(c.Lease, 60*time.Second)
 	c.MaxAttempts = cmp.Or(c.MaxAttempts, 12)
 	c.BackoffInitial = cmp.Or(c.BackoffInitial, 5*time.Second)

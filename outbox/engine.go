@@ -52,7 +52,8 @@ func (e *engine) dispatch(ctx context.Context) (int, error) {
 	go func() {
 		defer e.wg.Done()
 		defer func() { <-e.slots }()
-		in := e.p.process(e.sendCtx, b)
+		stop := e.p.keepLease(b)
+		in := e.p.process(e.sendCtx, b, stop)
 		e.p.release(b)
 		if in > 0 && e.onRetry != nil {
 			e.onRetry(in)

@@ -33,7 +33,7 @@ func (p *Poller) MarkAll(ctx context.Context, b *Batch, res Result) (int, error)
 
 // Process sends a claimed batch and marks and counts its results, as a
 // worker does.
-func (p *Poller) Process(ctx context.Context, b *Batch) { p.process(ctx, b) }
+func (p *Poller) Process(ctx context.Context, b *Batch) { p.process(ctx, b, func() {}) }
 
 // RetryDelay exposes the backoff.
 func (p *Poller) RetryDelay(attempt int, retryAfter time.Duration) time.Duration {

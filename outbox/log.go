@@ -8,4 +8,8 @@ const (
 	logKeyBackoff   = "retry_in"
 	logKeyDeleted   = "deleted"
 	logKeyPending   = "pending"
+
+	logKeyOutcomes         = "outcomes"
+	logKeyFirstError       = "first_err"
+	logKeyBatchesNotLogged = "batches_not_logged"
 )

@@ -15,9 +15,9 @@ const metricsNamespace = "ga4_outbox"
 // metrics are the poller's Prometheus metrics. Without a Registerer they
 // still count, unseen.
 type metrics struct {
-	delivered, retried, leaseLost, retained, listenReconnects prometheus.Counter
-	failed, skipped                                           *prometheus.CounterVec
-	sendDuration, lag, batchSize                              prometheus.Histogram
+	delivered, retried, leaseLost, leaseExtended, retained, listenReconnects prometheus.Counter
+	failed, skipped                                                          *prometheus.CounterVec
+	sendDuration, lag, batchSize                                             prometheus.Histogram
 }
 
 func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer, now func() time.Time) (*metrics, error) {
@@ -28,6 +28,7 @@ func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer, now func() time.Tim
 		delivered:        counter("delivered_total", "Rows delivered (GA answered 2xx)."),
 		retried:          counter("retried_total", "Row sends that got a retryable error and were scheduled again."),
 		leaseLost:        counter("lease_lost_total", "Rows whose results were not recorded because their lease had expired and another worker claimed them."),
+		leaseExtended:    counter("lease_extensions_total", "Times the lease of a batch still being sent was extended."),
 		retained:         counter("retention_deleted_total", "Finished rows deleted by retention."),
 		listenReconnects: counter("listen_reconnects_total", "Times the LISTEN connection was lost and reopened."),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "failed_total",
@@ -41,10 +42,18 @@ func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer, now func() time.Tim
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metricsNamespace, Name: "claimed_batch_size",
 			Help: "Rows per claimed batch.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
 	}
+	// Every reason exists at 0 from the start, so that increase() sees the
+	// first failure after a restart.
+	for _, r := range failedReasons {
+		m.failed.WithLabelValues(r)
+	}
+	for _, r := range skippedReasons {
+		m.skipped.WithLabelValues(r)
+	}
 	if reg == nil {
 		return m, nil
 	}
-	cs := []prometheus.Collector{m.delivered, m.retried, m.leaseLost, m.retained, m.listenReconnects,
+	cs := []prometheus.Collector{m.delivered, m.retried, m.leaseLost, m.leaseExtended, m.retained, m.listenReconnects,
 		m.failed, m.skipped, m.sendDuration, m.lag, m.batchSize, &rowsCollector{db: db, now: now}}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

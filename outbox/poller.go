@@ -30,6 +30,7 @@ type Poller struct {
 	log     *slog.Logger
 	metrics *metrics
 
+	warner   batchWarner
 	mu       sync.Mutex
 	stats    Stats
 	progress func(Stats) // Drain's, nil otherwise
@@ -85,7 +86,9 @@ func (p *Poller) Stats() Stats {
 
 // process gates, sends and marks one claimed batch. sendCtx bounds the
 // sending only: the results are marked even when it is cancelled.
-func (p *Poller) process(sendCtx context.Context, b *batch) (retryIn time.Duration) {
+// stopLease ends the lease's extensions; it is called before the mark, so
+// that the two never update the same rows at once.
+func (p *Poller) process(sendCtx context.Context, b *batch, stopLease func()) (retryIn time.Duration) {
 	now := p.cfg.Now()
 	results := make([]Result, len(b.rows))
 	idx := make([]int, 0, len(b.rows))
@@ -105,7 +108,7 @@ func (p *Poller) process(sendCtx context.Context, b *batch) (retryIn time.Durati
 	}
 	if len(send) > 0 {
 		start := time.Now()
-		out := p.sender.Send(sendCtx, send)
+		out := p.sender.Send(withLease(sendCtx, b.lease), send)
 		p.metrics.sendDuration.Observe(time.Since(start).Seconds())
 		// Sends cut short by shutdown are released for the next worker at
 		// once, without backoff and without using up the last attempt.
@@ -114,6 +117,7 @@ func (p *Poller) process(sendCtx context.Context, b *batch) (retryIn time.Durati
 			results[i] = p.settle(&b.rows[i], resultAt(out, j), b.released)
 		}
 	}
+	stopLease()
 	markCtx, cancel := context.WithTimeout(context.WithoutCancel(sendCtx), markTimeout)
 	defer cancel()
 	marked, err := p.mark(markCtx, b, results)
@@ -122,7 +126,9 @@ func (p *Poller) process(sendCtx context.Context, b *batch) (retryIn time.Durati
 			logKeyRows, len(b.rows), logKeyError, err)
 		return 0
 	}
-	p.record(b, results, marked, p.cfg.Now())
+	now = p.cfg.Now()
+	p.record(b, results, marked, now)
+	p.warnBatch(results, marked, now)
 	return p.earliestRetry(results)
 }
 
@@ -170,7 +176,7 @@ func (p *Poller) settle(r *Row, res Result, released bool) Result {
 		}
 	case StatusPending:
 		res.Reason = ""
-		if r.Attempt >= p.cfg.MaxAttempts && !released {
+		if r.Attempt >= p.cfg.MaxAttempts && !released && !res.Unsent {
 			res.Status, res.Reason = StatusFailed, ReasonMaxAttempts
 		}
 	case StatusFailed:

@@ -310,6 +310,12 @@ func TestMetrics(t *testing.T) {
 	}
 	require.Equal(t, 2.0, got["ga4_outbox_delivered_total"])
 	require.Equal(t, 1.0, got["ga4_outbox_skipped_total{reason=consent_denied}"])
+	for _, zero := range []string{"failed_total{reason=rejected}", "failed_total{reason=max_attempts}",
+		"skipped_total{reason=invalid}", "skipped_total{reason=expired}", "skipped_total{reason=missing_client_id}",
+		"skipped_total{reason=unknown_property}"} {
+		v, ok := got["ga4_outbox_"+zero]
+		require.True(t, ok && v == 0, "%s exists at 0 before the first such row", zero)
+	}
 	require.Equal(t, 2.0, got["ga4_outbox_rows{status=delivered}"])
 	require.Equal(t, 1.0, got["ga4_outbox_rows{status=skipped}"])
 	require.Equal(t, 0.0, got["ga4_outbox_rows{status=pending}"])

@@ -67,6 +67,10 @@ type Result struct {
 	Reason     string        // required for failed and skipped
 	Error      string        // kept in last_error; "" keeps the previous one
 	RetryAfter time.Duration // with StatusPending: the server's minimum delay
+	// Unsent (with StatusPending) says no request for the row was started:
+	// it is due again at once, without backoff, and never fails as
+	// max_attempts for this claim (the claim still counts as an attempt).
+	Unsent bool
 }
 
 // Delivered reports a 2xx.
@@ -75,6 +79,12 @@ func Delivered() Result { return Result{Status: StatusDelivered} }
 // Retry reports a retryable error; after is the server's Retry-After (0 if none).
 func Retry(err error, after time.Duration) Result {
 	return Result{Status: StatusPending, Error: errText(err), RetryAfter: after}
+}
+
+// Unsent reports a row whose request was not started, because its lease
+// was ending (see Lease) or the send was cancelled; why says so.
+func Unsent(why error) Result {
+	return Result{Status: StatusPending, Error: errText(why), Unsent: true}
 }
 
 // Fail reports a permanent failure.

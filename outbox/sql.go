@@ -101,6 +101,12 @@ UPDATE ga4_outbox.events AS e
  WHERE e.id = m.id AND e.lease_token = m.token AND e.status = 'pending'
 RETURNING e.id`
 
+// sqlExtendLease moves the lease of a batch still being sent to $1, for
+// the rows this worker still holds (fenced by the lease token $3). $2 ids.
+const sqlExtendLease = `
+UPDATE ga4_outbox.events SET next_attempt_at = $1
+ WHERE id = ANY ($2::bigint[]) AND lease_token = $3 AND status = 'pending'`
+
 // pendingParts runs cols over the pending rows as two queries whose
 // conditions match the partial indexes of migration 000008 (rows never
 // retried, rows retried before): PostgreSQL would scan the whole table for

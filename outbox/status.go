@@ -43,6 +43,12 @@ const (
 	ReasonGeneratedClientID = "generated_client_id"
 )
 
+// The reasons of failed rows and of skipped rows, in the order above.
+var (
+	failedReasons  = []string{ReasonRejected, ReasonMaxAttempts}
+	skippedReasons = []string{ReasonConsentDenied, ReasonInvalid, ReasonExpired, ReasonMissingClientID, ReasonUnknownProperty}
+)
+
 // Consent values as stored in the consent_* columns. The empty string is
 // stored as NULL and means unknown.
 const (
