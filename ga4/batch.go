@@ -2,11 +2,11 @@ package ga4
 
 // Batch is one HTTP request's worth of events for one client: at most
 // MaxEventsPerRequest events and an encoded body smaller than MaxBodyBytes.
-type Batch struct {
+type Batch[K any] struct {
 	Request Request
-	// Keys holds Conversion.Key per event, in the same order as
-	// Request.Events.
-	Keys []string
+	// Keys holds the caller's key of each event's request (see Batches),
+	// in the same order as Request.Events.
+	Keys []K
 }
 
 // batchKey is what events must share to travel in one request.
@@ -18,10 +18,11 @@ type batchKey struct {
 // Batches groups already-built requests (usually one event each, from
 // BuildEvent) by (client_id, user_id, consent) into Batches of at most 25
 // events whose body stays under 130 kB, in first-seen order. keys[i] belongs
-// to reqs[i] and is repeated for each of its events ("" when keys is
-// short). A request-level timestamp_micros moves onto events that have
-// none; user properties of a group are merged (later requests win).
-func Batches(reqs []Request, keys []string) []Batch {
+// to reqs[i] (a row index, a Conversion.Key) and is repeated for each of
+// its events (K's zero value when keys is short). A request-level
+// timestamp_micros moves onto events that have none; user properties of a
+// group are merged (later requests win).
+func Batches[K any](reqs []Request, keys []K) []Batch[K] {
 	// Sized for the usual case, one request per client, so that a call
 	// allocates each of these once and never grows them.
 	order := make([]batchKey, 0, len(reqs))
@@ -33,7 +34,7 @@ func Batches(reqs []Request, keys []string) []Batch {
 		}
 		groups[k] = append(groups[k], i)
 	}
-	out := make([]Batch, 0, len(reqs))
+	out := make([]Batch[K], 0, len(reqs))
 	for _, k := range order {
 		out = append(out, splitGroup(reqs, keys, groups[k])...)
 	}
@@ -49,9 +50,9 @@ func keyOf(r *Request) batchKey {
 }
 
 // splitGroup packs the events of one group's requests into batches.
-func splitGroup(reqs []Request, keys []string, idx []int) []Batch {
-	var out []Batch
-	cur, size := newBatch(&reqs[idx[0]]), 0
+func splitGroup[K any](reqs []Request, keys []K, idx []int) []Batch[K] {
+	var out []Batch[K]
+	cur, size := newBatch[K](&reqs[idx[0]]), 0
 	// A lone event (the usual case: one purchase per client) is sent alone
 	// whatever its size: encoding it to measure would be wasted.
 	measure := len(idx) > 1 || len(reqs[idx[0]].Events) > 1
@@ -67,7 +68,7 @@ func splitGroup(reqs []Request, keys []string, idx []int) []Batch {
 			}
 			if len(cur.Request.Events) == MaxEventsPerRequest || (len(cur.Request.Events) > 0 && size+n >= MaxBodyBytes) {
 				out = append(out, cur)
-				cur, size = newBatch(r), 0
+				cur, size = newBatch[K](r), 0
 			}
 			if len(cur.Request.Events) == 0 && measure {
 				size = requestOverhead(&cur.Request, r.UserProperties)
@@ -81,8 +82,8 @@ func splitGroup(reqs []Request, keys []string, idx []int) []Batch {
 	return append(out, cur)
 }
 
-func newBatch(r *Request) Batch {
-	b := Batch{Request: *r}
+func newBatch[K any](r *Request) Batch[K] {
+	b := Batch[K]{Request: *r}
 	b.Request.TimestampMicros = 0
 	b.Request.Events = nil
 	b.Request.UserProperties = nil
@@ -101,11 +102,12 @@ func mergeProps(r *Request, props map[string]UserProperty) {
 	}
 }
 
-func keyAt(keys []string, i int) string {
+func keyAt[K any](keys []K, i int) K {
 	if i < len(keys) {
 		return keys[i]
 	}
-	return ""
+	var zero K
+	return zero
 }
 
 func eventLen(e *Event) int {

@@ -102,6 +102,6 @@ func TestBatches(t *testing.T) {
 
 	t.Run("Empty", func(t *testing.T) {
 		t.Parallel()
-		require.Empty(t, ga4.Batches(nil, nil))
+		require.Empty(t, ga4.Batches[string](nil, nil))
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,14 +74,18 @@ func benchEmulator(b *testing.B) *ga4test.Server {
 }
 
 // BenchmarkClientSend posts one purchase per op through ga4.Client
-// (encoding included) to the in-process emulator, on each transport.
-// Compare net/http's ns/op with BenchmarkBareHTTP from the same run; the
-// emulator's share is the same in both sub-benchmarks.
+// (encoding included) to the in-process emulator, over plain HTTP/1.1 and
+// over HTTP/2 with TLS. Compare HTTP1's ns/op with BenchmarkBareHTTP from
+// the same run; the emulator's share is the same in both.
 func BenchmarkClientSend(b *testing.B) {
-	for _, tt := range transports {
-		b.Run(strings.ReplaceAll(tt.name, "/", ""), func(b *testing.B) {
-			emu := benchEmulator(b)
-			c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: emu.URL, Transport: tt.new()})
+	for _, pr := range protocols {
+		b.Run(pr.name, func(b *testing.B) {
+			emu, err := ga4test.NewServer(&ga4test.Options{Now: func() time.Time { return now }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			url, cfg := serve(b, emu, pr)
+			c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: url, TLSConfig: cfg})
 			if err != nil {
 				b.Fatal(err)
 			}

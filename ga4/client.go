@@ -3,6 +3,7 @@ package ga4
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,16 +39,24 @@ type ClientConfig struct {
 	// 10s.
 	Timeout time.Duration
 	// MaxConnsPerHost caps open connections (and keeps as many idle).
-	// Defaults to 64.
+	// Over HTTP/2, the default for https endpoints, each connection carries
+	// up to the server's stream limit (100 at Google), and a new one is
+	// opened only when the others are full. Over HTTP/1.1 it caps the
+	// requests in flight. Defaults to 16.
 	MaxConnsPerHost int
+	// TLSConfig replaces the TLS settings of the default client (for
+	// example RootCAs for an endpoint with a private certificate). Nil means
+	// the system's roots, which honour SSL_CERT_FILE and SSL_CERT_DIR.
+	TLSConfig *tls.Config
+	// CleartextHTTP2 speaks HTTP/2 without TLS (h2c, prior knowledge) to an
+	// http:// Endpoint such as the emulator; an endpoint that speaks only
+	// HTTP/1.1 then fails every request. Defaults to false: http://
+	// endpoints get HTTP/1.1, https:// ones HTTP/2 when the server offers
+	// it.
+	CleartextHTTP2 bool
 	// HTTPClient replaces the tuned default client; its own Timeout still
 	// applies on top of Timeout.
 	HTTPClient *http.Client
-	// Transport replaces net/http for the exchange itself (the sidecar
-	// plugs in a cheaper one, internal/fastpost); nil means net/http
-	// through HTTPClient or the tuned default. HTTPClient and Transport are
-	// exclusive.
-	Transport Transport
 	// Debug sends every Send and SendRaw to /debug/mp/collect instead (for
 	// staging: nothing reaches reports). Validation messages then come back
 	// as a permanent *SendError that wraps a *ValidationError.
@@ -58,12 +68,15 @@ type ClientConfig struct {
 type Client struct {
 	base    string
 	timeout time.Duration
-	tr      Transport
+	hc      *http.Client
 	debug   bool
+	proto   atomic.Value // string: the latest answer's protocol
 }
 
 // NewClient returns a client with a keep-alive transport tuned for many
-// concurrent sends to one host.
+// concurrent sends to one host: HTTP/2 over TLS (HTTP/1.1 when the server
+// offers nothing else), the proxy from the environment, idle connections
+// kept 90s so that a quiet shop's next conversion finds one open.
 func NewClient(cfg *ClientConfig) (*Client, error) {
 	if cfg == nil {
 		cfg = &ClientConfig{}
@@ -75,16 +88,12 @@ func NewClient(cfg *ClientConfig) (*Client, error) {
 	if cfg.Timeout < 0 || cfg.MaxConnsPerHost < 0 {
 		return nil, errors.New("ga4 client: Timeout and MaxConnsPerHost must not be negative")
 	}
-	if cfg.HTTPClient != nil && cfg.Transport != nil {
-		return nil, errors.New("ga4 client: set HTTPClient or Transport, not both")
+	if cfg.HTTPClient != nil && (cfg.TLSConfig != nil || cfg.CleartextHTTP2) {
+		return nil, errors.New("ga4 client: TLSConfig and CleartextHTTP2 configure the default client; set them on HTTPClient instead")
 	}
-	c := &Client{base: base, timeout: cmp.Or(cfg.Timeout, 10*time.Second), tr: cfg.Transport, debug: cfg.Debug}
-	switch {
-	case c.tr != nil:
-	case cfg.HTTPClient != nil:
-		c.tr = netTransport{cfg.HTTPClient}
-	default:
-		c.tr = netTransport{&http.Client{Transport: newTransport(cmp.Or(cfg.MaxConnsPerHost, 64))}}
+	c := &Client{base: base, timeout: cmp.Or(cfg.Timeout, 10*time.Second), hc: cfg.HTTPClient, debug: cfg.Debug}
+	if c.hc == nil {
+		c.hc = &http.Client{Transport: newTransport(cfg)}
 	}
 	return c, nil
 }
@@ -106,9 +115,13 @@ func baseURL(endpoint, region string) (string, error) {
 	return "", fmt.Errorf("ga4 client: Region %q must be global or eu", region)
 }
 
-func newTransport(maxConns int) *http.Transport {
+// newTransport returns the default client's transport. HTTP/2 connections
+// are pinged after 30s without a frame, so one that died silently (a NAT
+// that dropped it) is closed within 45s instead of failing the next send.
+func newTransport(cfg *ClientConfig) *http.Transport {
+	maxConns := cmp.Or(cfg.MaxConnsPerHost, 16)
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Transport{
+	t := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           d.DialContext,
 		ForceAttemptHTTP2:     true,
@@ -118,8 +131,30 @@ func newTransport(maxConns int) *http.Transport {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		HTTP2:                 &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second},
 	}
+	if cfg.TLSConfig != nil {
+		t.TLSClientConfig = cfg.TLSConfig.Clone()
+	}
+	if cfg.CleartextHTTP2 {
+		t.Protocols = new(http.Protocols)
+		t.Protocols.SetUnencryptedHTTP2(true)
+	}
+	return t
 }
+
+// Timeout returns how long one request may take at most.
+func (c *Client) Timeout() time.Duration { return c.timeout }
+
+// Protocol returns the protocol of the latest answer ("HTTP/2.0",
+// "HTTP/1.1"), "" before the first one.
+func (c *Client) Protocol() string {
+	p, _ := c.proto.Load().(string)
+	return p
+}
+
+// CloseIdleConnections closes the connections no request is using.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // BaseURL returns the base URL requests go to.
 func (c *Client) BaseURL() string { return c.base }
@@ -172,7 +207,10 @@ func (c *Client) post(ctx context.Context, path, measurementID, apiSecret string
 	if keep {
 		limit = 4 << 20
 	}
-	a, err := c.tr.Post(ctx, u, body, c.timeout, limit)
+	a, err := c.exchange(ctx, u, body, limit)
+	if a.Proto != "" {
+		c.proto.Store(a.Proto)
+	}
 	var se *SendError
 	switch {
 	case errors.As(err, &se):

@@ -2,6 +2,8 @@ package ga4_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"net/http"
@@ -13,7 +15,6 @@ import (
 
 	"github.com/ga4-outbox/ga4-outbox/ga4"
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
-	"github.com/ga4-outbox/ga4-outbox/internal/fastpost"
 )
 
 const (
@@ -24,24 +25,44 @@ const (
 type clientBundle struct {
 	emu    *ga4test.Server
 	client *ga4.Client
+	url    string
+	tls    *tls.Config // trusts the emulator's certificate; nil over plain HTTP
 }
 
-// transports are the exchanges every client test runs on: net/http (the
-// default) and the sidecar's fastpost.
-var transports = []struct {
-	name string
-	new  func() ga4.Transport
-}{
-	{"net/http", func() ga4.Transport { return nil }},
-	{"fastpost", func() ga4.Transport { return fastpost.New(8) }},
+// protocol is a way the client tests reach the emulator: plain HTTP/1.1
+// (the emulator subcommand's default) or HTTP/2 over TLS (Google's).
+type protocol struct {
+	name  string
+	proto string // what the answers say
+	tls   bool
 }
 
-func setupClient(t *testing.T, faults ga4test.Faults, tr ga4.Transport) *clientBundle {
+var protocols = []protocol{{"HTTP1", "HTTP/1.1", false}, {"HTTP2TLS", "HTTP/2.0", true}}
+
+// serve runs emu for the test over pr.
+func serve(t testing.TB, emu http.Handler, pr protocol) (url string, cfg *tls.Config) {
 	t.Helper()
-	emu := ga4test.Start(t, &ga4test.Options{Secrets: map[string][]string{testMID: {testSecret}}, Faults: faults, Now: func() time.Time { return now }})
-	c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: emu.URL, Timeout: 5 * time.Second, Transport: tr})
+	srv := httptest.NewUnstartedServer(emu)
+	t.Cleanup(srv.Close)
+	if !pr.tls {
+		srv.Start()
+		return srv.URL, nil
+	}
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	return srv.URL, &tls.Config{RootCAs: roots}
+}
+
+func setupClient(t *testing.T, faults ga4test.Faults, pr protocol) *clientBundle {
+	t.Helper()
+	emu, err := ga4test.NewServer(&ga4test.Options{Secrets: map[string][]string{testMID: {testSecret}}, Faults: faults, Now: func() time.Time { return now }})
 	require.NoError(t, err)
-	return &clientBundle{emu: emu, client: c}
+	url, cfg := serve(t, emu, pr)
+	c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: url, Timeout: 5 * time.Second, TLSConfig: cfg})
+	require.NoError(t, err)
+	return &clientBundle{emu: emu, client: c, url: url, tls: cfg}
 }
 
 func sendErr(t *testing.T, err error) *ga4.SendError {
@@ -55,30 +76,31 @@ func sendErr(t *testing.T, err error) *ga4.SendError {
 
 func TestClientSend(t *testing.T) {
 	t.Parallel()
-	for _, tt := range transports {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, pr := range protocols {
+		t.Run(pr.name, func(t *testing.T) {
 			t.Parallel()
-			testClientSend(t, tt.new)
+			testClientSend(t, pr)
 		})
 	}
 }
 
-func testClientSend(t *testing.T, tr func() ga4.Transport) {
+func testClientSend(t *testing.T, pr protocol) {
 	ctx := context.Background()
 	t.Run("Delivered", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{}, tr())
+		b := setupClient(t, ga4test.Faults{}, pr)
 		require.NoError(t, b.client.Send(ctx, testMID, testSecret, validRequest()))
 		got := b.emu.Accepted()
 		require.Len(t, got, 1)
 		require.Equal(t, "ORD-1001", got[0].TransactionID)
 		require.Equal(t, "1197596843.1673515099", got[0].ClientID)
 		require.Empty(t, got[0].Problems)
+		require.Equal(t, pr.proto, b.client.Protocol())
 	})
 
 	t.Run("WrongSecretIsStill2xxButDropped", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{}, tr())
+		b := setupClient(t, ga4test.Faults{}, pr)
 		require.NoError(t, b.client.Send(ctx, testMID, "wrong", validRequest()))
 		st := b.emu.Stats()
 		require.Equal(t, 0, st.Accepted)
@@ -88,7 +110,7 @@ func testClientSend(t *testing.T, tr func() ga4.Transport) {
 
 	t.Run("ServerErrorRetryableWithoutSecret", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{Next5xx: 1}, tr())
+		b := setupClient(t, ga4test.Faults{Next5xx: 1}, pr)
 		se := sendErr(t, b.client.Send(ctx, testMID, testSecret, validRequest()))
 		require.True(t, se.Retryable)
 		require.Equal(t, 500, se.StatusCode)
@@ -97,7 +119,7 @@ func testClientSend(t *testing.T, tr func() ga4.Transport) {
 
 	t.Run("TooManyRequestsHonoursRetryAfter", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{Next429: 1, RetryAfter: 7 * time.Second}, tr())
+		b := setupClient(t, ga4test.Faults{Next429: 1, RetryAfter: 7 * time.Second}, pr)
 		se := sendErr(t, b.client.Send(ctx, testMID, testSecret, validRequest()))
 		require.True(t, se.Retryable)
 		require.Equal(t, 429, se.StatusCode)
@@ -107,7 +129,7 @@ func testClientSend(t *testing.T, tr func() ga4.Transport) {
 
 	t.Run("DroppedConnectionRetryableButReceived", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{NextDrop: 1}, tr())
+		b := setupClient(t, ga4test.Faults{NextDrop: 1}, pr)
 		se := sendErr(t, b.client.Send(ctx, testMID, testSecret, validRequest()))
 		require.True(t, se.Retryable)
 		require.Zero(t, se.StatusCode)
@@ -118,8 +140,8 @@ func testClientSend(t *testing.T, tr func() ga4.Transport) {
 
 	t.Run("TimeoutRetryable", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{Latency: time.Minute}, tr())
-		c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.emu.URL, Timeout: 50 * time.Millisecond, Transport: tr()})
+		b := setupClient(t, ga4test.Faults{Latency: time.Minute}, pr)
+		c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.url, Timeout: 50 * time.Millisecond, TLSConfig: b.tls})
 		require.NoError(t, err)
 		se := sendErr(t, c.Send(ctx, testMID, testSecret, validRequest()))
 		require.True(t, se.Retryable)
@@ -127,11 +149,10 @@ func testClientSend(t *testing.T, tr func() ga4.Transport) {
 	})
 
 	echo := func(t *testing.T, status int) *ga4.SendError {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		url, cfg := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "cannot handle "+r.URL.String(), status) // echoes the secret back
-		}))
-		t.Cleanup(srv.Close)
-		c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: srv.URL, Transport: tr()})
+		}), pr)
+		c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: url, TLSConfig: cfg})
 		require.NoError(t, err)
 		se := sendErr(t, c.Send(ctx, testMID, testSecret, validRequest()))
 		require.Equal(t, status, se.StatusCode)
@@ -155,7 +176,7 @@ func testClientSend(t *testing.T, tr func() ga4.Transport) {
 		require.NoError(t, err)
 		addr := ln.Addr().String()
 		require.NoError(t, ln.Close()) // nothing listens there now
-		c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: "http://" + addr, Transport: tr()})
+		c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: "http://" + addr})
 		require.NoError(t, err)
 		se := sendErr(t, c.Send(ctx, testMID, testSecret, validRequest()))
 		require.True(t, se.Retryable)
@@ -167,7 +188,7 @@ func testClientSend(t *testing.T, tr func() ga4.Transport) {
 
 	t.Run("CallerCancelled", func(t *testing.T) {
 		t.Parallel()
-		b := setupClient(t, ga4test.Faults{}, tr())
+		b := setupClient(t, ga4test.Faults{}, pr)
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
 		se := sendErr(t, b.client.Send(cctx, testMID, testSecret, validRequest()))
@@ -177,10 +198,10 @@ func testClientSend(t *testing.T, tr func() ga4.Transport) {
 
 func TestClientValidateRemote(t *testing.T) {
 	t.Parallel()
-	for _, tt := range transports {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, pr := range protocols {
+		t.Run(pr.name, func(t *testing.T) {
 			t.Parallel()
-			b := setupClient(t, ga4test.Faults{}, tt.new())
+			b := setupClient(t, ga4test.Faults{}, pr)
 			r := validRequest()
 			r.Events[0].Name = "_badEventName"
 			body, err := ga4.Encode(r)
@@ -205,14 +226,14 @@ func TestNewClient(t *testing.T) {
 	require.ErrorContains(t, err, `Region "us" must be global or eu`)
 	_, err = ga4.NewClient(&ga4.ClientConfig{Endpoint: "ftp://x"})
 	require.ErrorContains(t, err, "Endpoint")
-	_, err = ga4.NewClient(&ga4.ClientConfig{HTTPClient: http.DefaultClient, Transport: fastpost.New(1)})
-	require.ErrorContains(t, err, "HTTPClient or Transport, not both")
+	_, err = ga4.NewClient(&ga4.ClientConfig{HTTPClient: http.DefaultClient, CleartextHTTP2: true})
+	require.ErrorContains(t, err, "set them on HTTPClient instead")
 }
 
 func TestClientDebugMode(t *testing.T) {
 	t.Parallel()
-	b := setupClient(t, ga4test.Faults{}, nil)
-	c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.emu.URL, Debug: true})
+	b := setupClient(t, ga4test.Faults{}, protocols[0])
+	c, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.url, Debug: true})
 	require.NoError(t, err)
 	require.NoError(t, c.Send(context.Background(), testMID, testSecret, validRequest()))
 	r := validRequest()

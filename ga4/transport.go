@@ -5,45 +5,36 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"time"
 )
 
-// Transport performs one Measurement Protocol exchange for a Client: it
-// POSTs body (application/json) to url, whose query carries the
-// api_secret, and returns the answer. The Client classifies the answer and
-// redacts what the errors say; a Transport should still never quote url.
-type Transport interface {
-	// Post gives up after timeout or when ctx ends. The Answer's Body holds
-	// at most limit bytes. An error with a zero Answer.Status is a
-	// transport failure; with a status it means the body could not be
-	// read whole.
-	Post(ctx context.Context, url string, body []byte, timeout time.Duration, limit int) (Answer, error)
-}
-
-// Answer is what a Transport read back.
-type Answer struct {
+// answer is what one Measurement Protocol exchange read back.
+type answer struct {
 	Status     int
 	RetryAfter string // the Retry-After header, "" when absent
+	Proto      string // "HTTP/2.0", "HTTP/1.1"
 	Body       []byte
 }
 
-// netTransport is the net/http Transport.
-type netTransport struct{ c *http.Client }
-
-func (t netTransport) Post(ctx context.Context, url string, body []byte, timeout time.Duration, limit int) (Answer, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+// exchange POSTs body (application/json) to url, whose query carries the
+// api_secret, within the client's timeout, and reads at most limit bytes of
+// the answer. An error with a zero status is a transport failure; with a
+// status it means the body could not be read whole. The caller redacts
+// what the error says.
+func (c *Client) exchange(ctx context.Context, url string, body []byte, limit int) (answer, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return Answer{}, &SendError{Err: err}
+		return answer{}, &SendError{Err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := t.c.Do(req)
+	req.Header.Set("User-Agent", "ga4-outbox")
+	resp, err := c.hc.Do(req)
 	if err != nil {
-		return Answer{}, err
+		return answer{}, err
 	}
 	defer resp.Body.Close()
-	a := Answer{Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
+	a := answer{Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After"), Proto: resp.Proto}
 	if resp.ContentLength == 0 {
 		return a, nil // the usual answer: 204, nothing to read
 	}
