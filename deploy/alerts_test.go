@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ga4-outbox/ga4-outbox/internal/config"
+	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
@@ -56,15 +58,19 @@ func (n nameRecorder) MustRegister(cs ...prometheus.Collector) {
 
 func (n nameRecorder) Unregister(prometheus.Collector) bool { return false }
 
-// pollerMetrics lists the metric names a poller registers (no database is
-// reached: the pool connects lazily).
+// pollerMetrics lists the metric names the sidecar's poller and its
+// sender register (no database is reached: the pool connects lazily).
 func pollerMetrics(t *testing.T) nameRecorder {
 	t.Helper()
 	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none")
 	require.NoError(t, err)
 	defer pool.Close()
 	names := nameRecorder{}
-	_, err = outbox.New(pool, outbox.SenderFunc(func(context.Context, []outbox.Row) []outbox.Result { return nil }), &outbox.Config{Registerer: names})
+	cfg := config.Default()
+	cfg.GA4.MeasurementID, cfg.GA4.APISecret = "G-TEST123", "secret"
+	sender, err := delivery.FromConfig(cfg, nil, names)
+	require.NoError(t, err)
+	_, err = outbox.New(pool, sender, &outbox.Config{Registerer: names})
 	require.NoError(t, err)
 	return names
 }

@@ -126,7 +126,7 @@ func startDemoEmulator() (string, func(), error) {
 func demoDeliver(ctx context.Context, w io.Writer, pool *pgxpool.Pool, emuURL string, total int64) error {
 	cfg := config.Default()
 	cfg.GA4.MeasurementID, cfg.GA4.APISecret, cfg.GA4.Endpoint = demoMeasurementID, demoAPISecret, emuURL
-	sender, err := delivery.FromConfig(cfg)
+	sender, err := delivery.FromConfig(cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

@@ -63,7 +63,7 @@ func drain(ctx context.Context, w io.Writer, cfg *config.Config, logger *slog.Lo
 		return outbox.Stats{}, fmt.Errorf("drain: %w", err)
 	}
 	defer pool.Close()
-	sender, err := delivery.FromConfig(cfg)
+	sender, err := delivery.FromConfig(cfg, logger, nil)
 	if err != nil {
 		return outbox.Stats{}, fmt.Errorf("drain: %w", err)
 	}

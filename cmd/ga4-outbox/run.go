@@ -56,11 +56,21 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lvl}
 	switch format {
 	case "json":
+		opts.ReplaceAttr = durationText
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: must be json or text", format)
+}
+
+// durationText writes durations as text ("1.5s"): JSON logs otherwise
+// carry them as integer nanoseconds.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }
 
 // runSidecar wires the sidecar and blocks until ctx is cancelled.
@@ -121,7 +131,7 @@ func shutdownSidecar(cfg *config.Config, logger *slog.Logger, jobs *jobScheduler
 
 // newRunPoller builds the poller from config.yaml.
 func newRunPoller(pool *pgxpool.Pool, cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) (*outbox.Poller, error) {
-	sender, err := delivery.FromConfig(cfg)
+	sender, err := delivery.FromConfig(cfg, logger, reg)
 	if err != nil {
 		return nil, err
 	}

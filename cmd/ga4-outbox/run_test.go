@@ -166,3 +166,16 @@ func waitDelivered(t *testing.T, ctx context.Context, pool *pgxpool.Pool, txID s
 		}
 	}
 }
+
+// The JSON log writes durations as text, as an operator reads them.
+func TestJSONLogDurationsAreText(t *testing.T) {
+	t.Parallel()
+	var sb strings.Builder
+	logger, err := newLogger(&sb, "json", "info")
+	require.NoError(t, err)
+	logger.Info("x", "retry_in", 1500*time.Millisecond, "rows", 3)
+	var line map[string]any
+	require.NoError(t, json.Unmarshal([]byte(sb.String()), &line))
+	require.Equal(t, "1.5s", line["retry_in"])
+	require.Equal(t, 3.0, line["rows"])
+}

@@ -21,7 +21,7 @@ const (
 	// inFlightBatches is outbox.Config.InFlightBatches as `run` leaves it
 	// (its default): the batches one process may have claimed and not yet
 	// marked when it is killed.
-	inFlightBatches = 2
+	inFlightBatches = 16
 	sidecars        = 2
 )
 

@@ -17,7 +17,7 @@ import (
 // lease and a short backoff so that kills and faults resolve within the run.
 const sidecarConfig = `# written by internal/chaos
 ga4:
-  timeout: 10s
+  timeout: 2s
 poller:
   batch_size: %d
   concurrency: 16

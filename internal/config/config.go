@@ -61,8 +61,13 @@ type GA4 struct {
 	// Validation is relaxed (the default: production traffic is sent
 	// without validation_behavior) or enforce (ENFORCE_RECOMMENDATIONS).
 	Validation string `yaml:"validation"`
-	// Timeout bounds one HTTP request. Defaults to 10s.
+	// Timeout bounds one HTTP request. Defaults to 10s. poller.lease must
+	// be at least twice as long.
 	Timeout Duration `yaml:"timeout"`
+	// MaxConnections caps the connections to the endpoint. Over HTTP/2 (the
+	// default to https endpoints) each carries up to 100 requests at
+	// Google; over HTTP/1.1 it caps the requests in flight. Defaults to 16.
+	MaxConnections int `yaml:"max_connections"`
 	// Properties are further GA4 properties that rows may route to with
 	// their measurement_id column. A row naming a property not listed here
 	// (nor the default) is skipped as unknown_property.
@@ -88,13 +93,17 @@ type Property struct {
 type Poller struct {
 	// BatchSize is the number of rows claimed per statement. Defaults to 500.
 	BatchSize int `yaml:"batch_size"`
-	// Concurrency is the number of HTTP requests in flight. Defaults to 32.
+	// Concurrency caps the HTTP requests in flight (1 to 10000); below it
+	// the limit adapts to what the endpoint sustains. Defaults to 1024.
 	Concurrency int `yaml:"concurrency"`
 	// InFlightBatches is the number of claimed batches sent at once (1 to
-	// 64): with 2 the claim of the next batch overlaps the send of the
-	// previous one; 1 sends one batch at a time. Defaults to 2.
+	// 64): claims go on while earlier batches are being sent, so that rows
+	// committed meanwhile wait for no round trip; 1 sends one batch at a
+	// time. Defaults to 16.
 	InFlightBatches int `yaml:"in_flight_batches"`
-	// Lease is how long a claimed row belongs to one worker. Defaults to 60s.
+	// Lease is how long a claimed row belongs to one worker; the poller
+	// extends it while the row's batch is being sent, and starts no request
+	// that could outlive it. At least twice ga4.timeout. Defaults to 60s.
 	Lease Duration `yaml:"lease"`
 	// MaxAttempts before a row is failed. Defaults to 12.
 	MaxAttempts int `yaml:"max_attempts"`

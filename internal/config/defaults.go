@@ -11,14 +11,15 @@ func Default() *Config {
 	return &Config{
 		Database: Database{URL: "postgres://postgres@127.0.0.1:5432/postgres", MaxConns: 8},
 		GA4: GA4{
-			Region:     "global",
-			Validation: "relaxed",
-			Timeout:    Duration(10 * time.Second),
+			Region:         "global",
+			Validation:     "relaxed",
+			Timeout:        Duration(10 * time.Second),
+			MaxConnections: 16,
 		},
 		Poller: Poller{
 			BatchSize:       500,
-			Concurrency:     32,
-			InFlightBatches: 2,
+			Concurrency:     1024,
+			InFlightBatches: 16,
 			Lease:           Duration(time.Minute),
 			MaxAttempts:     12,
 			BackoffInitial:  Duration(5 * time.Second),

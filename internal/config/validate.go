@@ -41,6 +41,7 @@ func (c *Config) Validate() error {
 	check(slices.Contains([]string{"relaxed", "enforce"}, g.Validation), "ga4.validation", fmt.Sprintf("%q: must be relaxed or enforce", g.Validation))
 	check(g.Endpoint == "" || validBaseURL(g.Endpoint), "ga4.endpoint", fmt.Sprintf("%q: must be an http(s) base URL without query, e.g. http://127.0.0.1:9411", g.Endpoint))
 	check(g.Timeout > 0, "ga4.timeout", "must be positive")
+	check(g.MaxConnections > 0 && g.MaxConnections <= 1024, "ga4.max_connections", "must be between 1 and 1024")
 	for i, p := range g.Properties {
 		key := fmt.Sprintf("ga4.properties[%d]", i)
 		check(ValidMeasurementID(p.MeasurementID), key+".measurement_id", fmt.Sprintf("%q is not a measurement id", p.MeasurementID))
@@ -48,9 +49,11 @@ func (c *Config) Validate() error {
 	}
 	p := c.Poller
 	check(p.BatchSize > 0 && p.BatchSize <= 10000, "poller.batch_size", "must be between 1 and 10000")
-	check(p.Concurrency > 0 && p.Concurrency <= 1024, "poller.concurrency", "must be between 1 and 1024")
+	check(p.Concurrency > 0 && p.Concurrency <= 10000, "poller.concurrency", "must be between 1 and 10000")
 	check(p.InFlightBatches > 0 && p.InFlightBatches <= 64, "poller.in_flight_batches", "must be between 1 and 64")
 	check(p.Lease > 0, "poller.lease", "must be positive")
+	check(p.Lease <= 0 || g.Timeout <= 0 || p.Lease >= 2*g.Timeout, "poller.lease",
+		fmt.Sprintf("%s is shorter than twice ga4.timeout (%s): a request could outlive the lease and its rows be sent twice", p.Lease.D(), g.Timeout.D()))
 	check(p.MaxAttempts > 0, "poller.max_attempts", "must be positive")
 	check(p.BackoffInitial > 0 && p.BackoffMax >= p.BackoffInitial, "poller.backoff_max", "must be at least poller.backoff_initial, both positive")
 	check(validCron(p.Schedule), "poller.schedule", fmt.Sprintf("%q is not a cron spec (e.g. \"@every 10s\" or \"*/1 * * * *\")", p.Schedule))

@@ -19,7 +19,6 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/ga4"
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
-	"github.com/ga4-outbox/ga4-outbox/internal/fastpost"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
@@ -54,11 +53,11 @@ func newBenchRig(b *testing.B, faults ga4test.Faults) *benchRig {
 	}
 	srv := httptest.NewServer(emu)
 	b.Cleanup(srv.Close)
-	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: srv.URL, Transport: fastpost.New(32)}) // as the sidecar sends
+	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: srv.URL}) // as the sidecar sends
 	if err != nil {
 		b.Fatal(err)
 	}
-	sender, err := delivery.New(client, &delivery.Config{MeasurementID: "G-BENCH1234", Concurrency: 32,
+	sender, err := delivery.New(client, &delivery.Config{MeasurementID: "G-BENCH1234",
 		Secret: func(string) (string, bool) { return "bench-secret", true }})
 	if err != nil {
 		b.Fatal(err)

@@ -2,7 +2,8 @@
 // Measurement Protocol event per claimed row (ga4.BuildEvent), skips rows
 // that fail validation or name an unknown GA4 property, groups the rest
 // into requests of up to 25 events per client (ga4.Batches), sends them
-// with bounded concurrency and classifies each answer for the poller.
+// under an adaptive concurrency limit, within the rows' lease, and
+// classifies each answer for the poller.
 package delivery
 
 import (
@@ -10,14 +11,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ga4-outbox/ga4-outbox/ga4"
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
-	"github.com/ga4-outbox/ga4-outbox/internal/fastpost"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
@@ -30,9 +35,15 @@ type Config struct {
 	// property the configuration does not know (the row is then skipped as
 	// unknown_property, never sent to the default property). Required.
 	Secret func(measurementID string) (secret string, ok bool)
-	// Concurrency caps the HTTP requests in flight, across all batches
-	// being sent at once. Defaults to 32.
+	// Concurrency is the most HTTP requests in flight, across all batches
+	// being sent at once. Below it the limit adapts to what the endpoint
+	// sustains (see limiter): it starts at InitialConcurrency, grows while
+	// latency stays flat and shrinks on 429, 5xx, timeouts and rising
+	// latency. Defaults to 1024.
 	Concurrency int
+	// InitialConcurrency is where the adaptive limit starts. Defaults to 32
+	// (or Concurrency when lower).
+	InitialConcurrency int
 	// Enforce sends validation_behavior ENFORCE_RECOMMENDATIONS. Defaults to
 	// false (Google's advice for production traffic).
 	Enforce bool
@@ -43,20 +54,30 @@ type Config struct {
 	// (connection reset or closed before an answer: no HTTP status) is sent
 	// again at once, before the row goes back to the outbox with backoff.
 	// GA deduplicates purchases by transaction_id, so each dropped request
-	// that had been read costs at most one duplicate. Defaults to 2 (with
-	// 1 % of connections dropped, a row fails twice in a row once in 10,000
-	// sends and then waits out BackoffInitial); negative disables.
+	// that had been read costs at most one duplicate. Defaults to 2;
+	// negative disables.
 	QuickRetries int
-	// Now is the clock for building (timestamps are clamped to it).
-	// Defaults to time.Now.
+	// Now is the clock for building (timestamps are clamped to it) and for
+	// the latencies the limit follows. Defaults to time.Now.
 	Now func() time.Time
+	// Logger receives a warning when an https endpoint answers over
+	// HTTP/1.1. Defaults to discarding.
+	Logger *slog.Logger
+	// Registerer receives the gauges of requests in flight and of the
+	// current limit. Nil means none.
+	Registerer prometheus.Registerer
 }
+
+// minConcurrency is the floor of the adaptive limit.
+const minConcurrency = 4
 
 // Sender sends claimed outbox rows to GA4. It is safe for concurrent use.
 type Sender struct {
-	client *ga4.Client
-	cfg    Config
-	slots  chan struct{}
+	client  *ga4.Client
+	cfg     Config
+	limit   *limiter
+	warned  atomic.Bool // the HTTP/1.1 warning was written
+	timeout time.Duration
 }
 
 var _ outbox.Sender = (*Sender)(nil)
@@ -64,10 +85,14 @@ var _ outbox.Sender = (*Sender)(nil)
 // New returns a Sender that posts with client.
 func New(client *ga4.Client, cfg *Config) (*Sender, error) {
 	c := *cfg
-	c.Concurrency = cmp.Or(c.Concurrency, 32)
+	c.Concurrency = cmp.Or(c.Concurrency, 1024)
+	c.InitialConcurrency = min(cmp.Or(c.InitialConcurrency, 32), c.Concurrency)
 	c.QuickRetries = max(cmp.Or(c.QuickRetries, 2), 0)
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	switch {
 	case client == nil:
@@ -76,16 +101,43 @@ func New(client *ga4.Client, cfg *Config) (*Sender, error) {
 		return nil, errors.New("delivery: config MeasurementID is required")
 	case c.Secret == nil:
 		return nil, errors.New("delivery: config Secret is required")
-	case c.Concurrency < 0:
-		return nil, fmt.Errorf("delivery: config Concurrency %d must be positive", c.Concurrency)
+	case c.Concurrency < 0 || c.InitialConcurrency < 0:
+		return nil, fmt.Errorf("delivery: config Concurrency %d and InitialConcurrency %d must be positive", c.Concurrency, c.InitialConcurrency)
 	}
-	return &Sender{client: client, cfg: c, slots: make(chan struct{}, c.Concurrency)}, nil
+	s := &Sender{client: client, cfg: c, timeout: client.Timeout(),
+		limit: newLimiter(min(minConcurrency, c.Concurrency), c.InitialConcurrency, c.Concurrency, c.Now)}
+	if err := s.register(c.Registerer); err != nil {
+		return nil, fmt.Errorf("delivery: register metrics: %w", err)
+	}
+	return s, nil
+}
+
+// register adds the gauges of requests in flight and of the limit.
+func (s *Sender) register(reg prometheus.Registerer) error {
+	if reg == nil {
+		return nil
+	}
+	gauges := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "ga4_outbox", Name: "requests_in_flight",
+			Help: "HTTP requests to GA4 under way."}, func() float64 { return float64(s.limit.InFlight()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "ga4_outbox", Name: "concurrency_limit",
+			Help: "The adaptive limit of HTTP requests in flight (poller.concurrency caps it)."},
+			func() float64 { return float64(s.limit.Limit()) }),
+	}
+	for _, g := range gauges {
+		if err := reg.Register(g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FromConfig builds the ga4 client and the Sender from the sidecar
-// configuration (ga4 section; poller.concurrency for HTTP concurrency).
-func FromConfig(cfg *config.Config) (*Sender, error) {
-	client, err := newClient(cfg)
+// configuration (ga4 section; poller.concurrency caps the requests in
+// flight).
+func FromConfig(cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) (*Sender, error) {
+	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: cfg.GA4.Endpoint, Region: cfg.GA4.Region,
+		Timeout: cfg.GA4.Timeout.D(), MaxConnsPerHost: cfg.GA4.MaxConnections})
 	if err != nil {
 		return nil, fmt.Errorf("delivery: %w", err)
 	}
@@ -97,35 +149,34 @@ func FromConfig(cfg *config.Config) (*Sender, error) {
 		},
 		Concurrency: cfg.Poller.Concurrency,
 		Enforce:     cfg.GA4.Validation == "enforce",
+		Logger:      logger,
+		Registerer:  reg,
 	})
-}
-
-// newClient returns the ga4 client of the configuration, on fastpost
-// unless a proxy from the environment applies to the endpoint (net/http
-// reads those settings; fastpost does not).
-func newClient(cfg *config.Config) (*ga4.Client, error) {
-	cc := ga4.ClientConfig{Endpoint: cfg.GA4.Endpoint, Region: cfg.GA4.Region,
-		Timeout: cfg.GA4.Timeout.D(), MaxConnsPerHost: cfg.Poller.Concurrency}
-	client, err := ga4.NewClient(&cc)
-	if err != nil || fastpost.Proxied(client.BaseURL()) {
-		return client, err
-	}
-	cc.Transport = fastpost.New(cfg.Poller.Concurrency)
-	return ga4.NewClient(&cc)
 }
 
 // property is what one batch sends to one GA4 property.
 type property struct {
 	id, secret string
 	reqs       []ga4.Request
-	keys       []string // row index as text, per request
+	keys       []int // row index, per request
 }
 
+// job is one request of a Send call.
+type job struct {
+	p *property
+	b ga4.Batch[int]
+}
+
+// errLeaseEnding is the result of rows whose request could no longer
+// finish within their lease.
+var errLeaseEnding = errors.New("not sent: the rows' lease would end before a request could finish; due again at once")
+
 // Send builds, validates, routes, groups and sends rows; it returns one
-// result per row. Up to Concurrency workers per call take the requests in
-// turn (a goroutine per request grew a fresh stack through net/http each
-// time: ~5 % of the drain's CPU); the slots cap requests in flight across
-// calls.
+// result per row. Each request waits for a place under the adaptive limit
+// (shared by all Send calls) and then runs on a goroutine of its own. When
+// ctx carries the rows' outbox.Lease, a request starts only while the lease
+// leaves time for its whole timeout; the rows of requests that cannot start
+// in time come back unsent, due again at once.
 func (s *Sender) Send(ctx context.Context, rows []outbox.Row) []outbox.Result {
 	results := make([]outbox.Result, len(rows))
 	var jobs []job
@@ -134,48 +185,97 @@ func (s *Sender) Send(ctx context.Context, rows []outbox.Row) []outbox.Result {
 			jobs = append(jobs, job{p: p, b: b})
 		}
 	}
-	var next atomic.Int64
+	lease := outbox.LeaseFrom(ctx)
 	var wg sync.WaitGroup
-	for range min(len(jobs), s.cfg.Concurrency) {
-		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(len(jobs)); i = next.Add(1) - 1 {
-				s.sendJob(ctx, &jobs[i], results)
+	for i := range jobs {
+		pm, err := s.acquire(ctx, lease)
+		if err != nil {
+			for _, j := range jobs[i:] {
+				setAll(results, j.b.Keys, outbox.Unsent(fmt.Errorf("send to GA4: %w", err)))
 			}
-		})
+			break
+		}
+		wg.Go(func() { s.sendJob(ctx, lease, pm, &jobs[i], results) })
 	}
 	wg.Wait()
 	return results
 }
 
-// job is one request of a Send call.
-type job struct {
-	p *property
-	b ga4.Batch
-}
-
-// sendJob waits for a slot, sends j and records its result per row.
-func (s *Sender) sendJob(ctx context.Context, j *job, results []outbox.Result) {
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		setAll(results, j.b.Keys, outbox.Retry(fmt.Errorf("send to GA4: %w", ctx.Err()), 0))
-		return
+// acquire waits for a place under the limit while the lease (if any)
+// leaves time for a whole request.
+func (s *Sender) acquire(ctx context.Context, lease *outbox.Lease) (*permit, error) {
+	if lease == nil {
+		return s.limit.acquire(ctx)
 	}
-	defer func() { <-s.slots }()
-	setAll(results, j.b.Keys, Classify(s.send(ctx, j.p, &j.b.Request)))
+	for {
+		left := lease.Remaining() - s.timeout
+		if left <= 0 {
+			return nil, errLeaseEnding
+		}
+		wctx, cancel := context.WithTimeout(ctx, left)
+		pm, err := s.limit.acquire(wctx)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return pm, err
+		}
+		// The wait ran out; the poller may have extended the lease meanwhile.
+	}
 }
 
-// send posts one request, again at once after a transport failure.
-func (s *Sender) send(ctx context.Context, p *property, r *ga4.Request) error {
+// sendJob sends j and records its result per row.
+func (s *Sender) sendJob(ctx context.Context, lease *outbox.Lease, pm *permit, j *job, results []outbox.Result) {
+	err := s.send(ctx, lease, j.p, &j.b.Request)
+	pm.release(s.outcome(ctx, err))
+	s.warnHTTP1()
+	setAll(results, j.b.Keys, Classify(err))
+}
+
+// send posts one request, again at once after a transport failure while
+// the lease leaves time for it.
+func (s *Sender) send(ctx context.Context, lease *outbox.Lease, p *property, r *ga4.Request) error {
 	err := s.client.Send(ctx, p.id, p.secret, r)
 	for range s.cfg.QuickRetries {
 		var se *ga4.SendError
 		if err == nil || ctx.Err() != nil || !errors.As(err, &se) || se.StatusCode != 0 || !se.Retryable {
 			break
 		}
+		if lease != nil && lease.Remaining() < s.timeout {
+			break
+		}
 		err = s.client.Send(ctx, p.id, p.secret, r)
 	}
 	return err
+}
+
+// outcome says what a request's error tells the limiter: 429, 5xx and
+// timeouts are overload; an answer is a latency sample; a cancelled
+// request or a failed connection says nothing about load.
+func (s *Sender) outcome(ctx context.Context, err error) outcome {
+	var se *ga4.SendError
+	switch {
+	case err == nil:
+		return outcomeOK
+	case ctx.Err() != nil:
+		return outcomeNone
+	case errors.As(err, &se) && (se.StatusCode == http.StatusTooManyRequests || se.StatusCode >= 500):
+		return outcomeOverload
+	case errors.Is(err, context.DeadlineExceeded):
+		return outcomeOverload
+	case se != nil && se.StatusCode != 0:
+		return outcomeOK
+	}
+	return outcomeNone
+}
+
+// warnHTTP1 warns once when an https endpoint answered over HTTP/1.1: each
+// request then needs a connection of its own, so ga4.max_connections caps
+// the requests in flight.
+func (s *Sender) warnHTTP1() {
+	if s.client.Protocol() != "HTTP/1.1" || !strings.HasPrefix(s.client.BaseURL(), "https:") || s.warned.Swap(true) {
+		return
+	}
+	s.cfg.Logger.Warn("GA4 endpoint answers over HTTP/1.1 only; requests in flight are limited to its connections (ga4.max_connections)",
+		"endpoint", s.client.BaseURL())
 }
 
 // build fills results for rows that must not be sent and returns the
@@ -204,7 +304,7 @@ func (s *Sender) build(rows []outbox.Row, results []outbox.Result) map[string]*p
 		if s.cfg.Enforce {
 			req.ValidationBehavior = "ENFORCE_RECOMMENDATIONS"
 		}
-		p.reqs, p.keys = append(p.reqs, req), append(p.keys, strconv.Itoa(i))
+		p.reqs, p.keys = append(p.reqs, req), append(p.keys, i)
 	}
 	return props
 }
@@ -220,11 +320,9 @@ func (s *Sender) conversion(r *outbox.Row) ga4.Conversion {
 	}
 }
 
-func setAll(results []outbox.Result, keys []string, res outbox.Result) {
-	for _, k := range keys {
-		if i, err := strconv.Atoi(k); err == nil && i >= 0 && i < len(results) {
-			results[i] = res
-		}
+func setAll(results []outbox.Result, keys []int, res outbox.Result) {
+	for _, i := range keys {
+		results[i] = res
 	}
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/ga4"
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
-	"github.com/ga4-outbox/ga4-outbox/internal/fastpost"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
@@ -64,8 +63,7 @@ func setup(t *testing.T, faults ga4test.Faults) *bundle {
 
 func (b *bundle) poller(t *testing.T) *outbox.Poller {
 	t.Helper()
-	// the sidecar's transport (delivery.FromConfig); ga4's tests cover net/http
-	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.url, Timeout: 5 * time.Second, Transport: fastpost.New(32)})
+	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.url, Timeout: 5 * time.Second})
 	require.NoError(t, err)
 	sender, err := delivery.New(client, b.dcfg)
 	require.NoError(t, err)

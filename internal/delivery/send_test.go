@@ -110,13 +110,13 @@ func TestSendCancelledRetriesEveryRow(t *testing.T) {
 	require.Zero(t, hits.Load())
 }
 
-// FromConfig, what the run and drain commands use, sends with fastpost:
-// its requests carry fastpost's User-Agent, not net/http's.
-func TestFromConfigSendsWithFastpost(t *testing.T) {
+// FromConfig, what the run and drain commands use, sends HTTP/1.1 to an
+// http:// endpoint (the emulator's), with ga4-outbox's User-Agent.
+func TestFromConfigSendsHTTP1ToPlainEndpoints(t *testing.T) {
 	t.Parallel()
 	agents := make(chan string, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		agents <- r.UserAgent()
+		agents <- r.Proto + " " + r.UserAgent()
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(srv.Close)
@@ -124,9 +124,9 @@ func TestFromConfigSendsWithFastpost(t *testing.T) {
 		return map[string]string{"GA4_MEASUREMENT_ID": mainProperty, "GA4_API_SECRET": secret, "GA4_ENDPOINT": srv.URL}[k]
 	})
 	require.NoError(t, err)
-	s, err := delivery.FromConfig(cfg)
+	s, err := delivery.FromConfig(cfg, nil, nil)
 	require.NoError(t, err)
 	res := s.Send(context.Background(), sendRows(1, "FC"))
 	require.Equal(t, outbox.StatusDelivered, res[0].Status, res[0].Error)
-	require.Equal(t, "ga4-outbox", <-agents)
+	require.Equal(t, "HTTP/1.1 ga4-outbox", <-agents)
 }

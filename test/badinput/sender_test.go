@@ -9,5 +9,5 @@ import (
 // newSender returns the delivery adapter under test: the one the run and
 // drain commands use, built from the sidecar configuration.
 func newSender(cfg *config.Config) (outbox.Sender, error) {
-	return delivery.FromConfig(cfg)
+	return delivery.FromConfig(cfg, nil, nil)
 }
