@@ -29,7 +29,9 @@ type Conversion struct {
 	// {"value": v, "timestamp_micros": t} (may be nil).
 	UserProperties json.RawMessage
 	// ClientID, SessionID and UserID are raw as captured: a whole _ga cookie
-	// or GS1/GS2 session cookie is normalised.
+	// (also with its prefix twice), a GS1/GS2 session cookie or a GS2
+	// fragment ("s1748934661$o208...") is normalised; see ClientIDForm and
+	// SessionIDForm.
 	ClientID, SessionID, UserID string
 	// AdUserData and AdPersonalization are "granted", "denied" or "" (unknown:
 	// that consent field is omitted, and GA uses the online consent).
@@ -46,8 +48,8 @@ type Conversion struct {
 
 // BuildEvent turns one conversion into a request for one client: client_id
 // normalised (a whole "GA1.1.x.y" cookie becomes "x.y"), session_id
-// normalised to a number (an unusable one is left out; see
-// usableSessionID), timestamp_micros = SessionEventAt else OccurredAt
+// normalised to a number, also when it is recovered from a cookie value or
+// a GS2 fragment (an unusable one is left out; see usableSessionID), timestamp_micros = SessionEventAt else OccurredAt
 // (else now), clamped to now so it is never in the future, session_id and
 // engagement_time_msec in params, consent forwarded. It returns the request
 // and the validation messages (nil when valid): values it cannot normalise

@@ -44,8 +44,9 @@
 // come from Google's MP reference; where Google documents nothing (marked
 // UNCONFIRMED in our reference notes) the safe choice is made and written in
 // the function's doc: for example a future timestamp, a lower-case consent
-// value, a null parameter, a whole cookie in client_id and more than 10
-// custom item parameters are all problems.
+// value, a null parameter, a whole cookie in client_id or session_id (GA
+// takes them since 2026-02-17 but recommends the plain ids), a GS2 fragment
+// in session_id and more than 10 custom item parameters are all problems.
 //
 // # Attribution
 //
@@ -91,6 +92,10 @@
 // client_id from _ga, SessionCookieName names the session cookie of a
 // measurement id (_ga_<ID without G->), and ParseSessionCookie reads the
 // session id, session number and last hit from it in both the old GS1
-// (dot-positional) and the 2025 GS2 ($-separated keys) formats. The formats
-// are not documented by Google; prefer values captured with gtag('get').
+// (dot-positional) and the 2025 GS2 ($-separated keys) formats.
+// NormalizeClientID and ParseSessionID also recover the ids from values that
+// integrations stored raw: a whole cookie, a _ga value with its prefix twice,
+// a GS2 fragment ("s1748934661$o208..."); ClientIDForm and SessionIDForm say
+// which form a value had (docs/IDS.md). The formats are not documented by
+// Google; prefer values captured with gtag('get').
 package ga4

@@ -28,15 +28,44 @@ func ExampleParseSessionCookie() {
 	// GS2 session cookie "GS2.1.o1$g0" has no s<session_id> item
 }
 
-// The _ga cookie holds the client_id in its last two parts.
+// The _ga cookie holds the client_id in its last two parts, also when its
+// prefix appears twice.
 func ExampleClientIDFromCookie() {
 	id, _ := ga4.ClientIDFromCookie("GA1.1.1197596843.1673515099")
 	fmt.Println(id)
+	id, _ = ga4.ClientIDFromCookie("GA1.1.GA1.2.202830711.1689950339")
+	fmt.Println(id)
 	_, err := ga4.NormalizeClientID("7c9e6679-7425-40de-944b-e07fc1f90ae7")
 	fmt.Println(err)
+	fmt.Println(ga4.ClientIDForm("7c9e6679-7425-40de-944b-e07fc1f90ae7"), ga4.ClientIDForm("amp-qRLck9w4Ncp0Um97qQ_1Wg"))
 	// Output:
 	// 1197596843.1673515099
+	// 202830711.1689950339
 	// client_id "7c9e6679-7425-40de-944b-e07fc1f90ae7" looks like a UUID: it must be the GA tag's client id (two numbers joined by a dot, e.g. 1197596843.1673515099)
+	// non_ga non_ga
+}
+
+// A session_id stored as a whole cookie value or as a GS2 fragment (the
+// part after "GS2.1.") still carries the session start: ParseSessionID
+// recovers it, and SessionIDForm says it was recovered.
+func ExampleSessionIDForm() {
+	for _, sid := range []string{
+		"1748934661",
+		"GS2.1.s1748934661$o208$g1$t1748935291$j60$l0$h0",
+		"s1748934661$o208$g1$t1748935291$j60$l0$h0",
+		"s1748934661%24o208%24g1",
+		"1748934661000",
+	} {
+		n, err := ga4.ParseSessionID(sid)
+		form := ga4.SessionIDForm(sid)
+		fmt.Println(n, form, form.Recovered(), err != nil)
+	}
+	// Output:
+	// 1748934661 plain false false
+	// 1748934661 cookie true false
+	// 1748934661 fragment true false
+	// 1748934661 fragment true false
+	// 0 invalid false true
 }
 
 // Google's own example of an invalid request, checked locally.

@@ -2,6 +2,7 @@ package ga4_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,52 @@ func FuzzNormalizeClientID(f *testing.F) {
 		r := &ga4.Request{ClientID: id, Events: []ga4.Event{{Name: "sign_up"}}}
 		if msgs := ga4.Validate(r, time.Now()); len(msgs) != 0 {
 			t.Fatalf("normalised client_id %q fails Validate: %v", id, msgs)
+		}
+	})
+}
+
+// FuzzIDForms holds the forms to the parsers: a form is usable exactly
+// when the parser accepts the id, a recovered id is sent normalised and
+// valid, and Validate flags the raw value it was recovered from.
+func FuzzIDForms(f *testing.F) {
+	for _, s := range []string{"1197596843.1673515099", "GA1.1.GA1.2.202830711.1689950339", "GA1.2-3.1.2",
+		"35009a79-1a05-49d7-b876-2b884d0f825b", "amp-qRLck9w4Ncp0Um97qQ_1Wg", "1748934661",
+		"s1748934661$o208$g1$t1748935291$j60$l0$h0", "GS2.1.s1748934661%24o208", " s1748934661 $ o2", "GS1.1.1692011434.1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		cid, cerr := ga4.NormalizeClientID(s)
+		switch form := ga4.ClientIDForm(s); form {
+		case ga4.IDPlain, ga4.IDCookie:
+			if cerr != nil {
+				t.Fatalf("client id %q is %s but does not normalise: %v", s, form, cerr)
+			}
+			if form == ga4.IDCookie && cid == strings.TrimSpace(s) {
+				t.Fatalf("client id %q is a cookie but normalises to itself", s)
+			}
+		default:
+			if cerr == nil {
+				t.Fatalf("client id %q is %s but normalises to %q", s, form, cid)
+			}
+		}
+		sid, serr := ga4.ParseSessionID(s)
+		form := ga4.SessionIDForm(s)
+		if (serr == nil) != (form != ga4.IDInvalid && form != ga4.IDMissing) {
+			t.Fatalf("session id %q is %s, ParseSessionID: %d %v", s, form, sid, serr)
+		}
+		if serr != nil {
+			return
+		}
+		at := time.Unix(sid, 0).Add(time.Minute)
+		r := func(v any) *ga4.Request {
+			return &ga4.Request{ClientID: "1.2", Events: []ga4.Event{{Name: "sign_up", TimestampMicros: at.UnixMicro(),
+				Params: map[string]any{"session_id": v, "engagement_time_msec": 1}}}}
+		}
+		if msgs := ga4.Validate(r(sid), at); len(msgs) != 0 {
+			t.Fatalf("session id %d recovered from %q fails Validate: %v", sid, s, msgs)
+		}
+		if msgs := ga4.Validate(r(s), at); form.Recovered() != (len(msgs) == 1) {
+			t.Fatalf("raw session id %q (%s) gives %v", s, form, msgs)
 		}
 	})
 }

@@ -15,17 +15,19 @@ const minSessionStart = 1577836800
 
 // ParseSessionID parses a session_id as captured in the browser: a digit
 // string of 10 digits (Unix seconds of the session start) not before
-// 2020-01-01. As a courtesy it also accepts a whole GS1 or GS2 session
-// cookie value (see ParseSessionCookie). It rejects milliseconds (13
-// digits) and microseconds with an error that says so. Whether the start is
-// in the future is the caller's concern (Validate rejects a start more than
-// a day ahead of its now).
+// 2020-01-01. It also recovers the session id from a whole GS1 or GS2
+// session cookie value and from a GS2 fragment ("s1748934661$o208$g1...",
+// the value after "GS2.1." that some integrations sent), URL-encoded or
+// not (see ParseSessionCookie); SessionIDForm tells the forms apart. It
+// rejects milliseconds (13 digits) and microseconds with an error that says
+// so. Whether the start is in the future is the caller's concern (Validate
+// rejects a start more than a day ahead of its now).
 func ParseSessionID(s string) (int64, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
 		return 0, errors.New("session_id is empty")
-	case strings.HasPrefix(s, "GS1.") || strings.HasPrefix(s, "GS2."):
+	case sessionCookieLike(s):
 		c, err := ParseSessionCookie(s)
 		if err != nil {
 			return 0, fmt.Errorf("session_id: %w", err)
@@ -47,11 +49,19 @@ func ParseSessionID(s string) (int64, error) {
 	return n, nil
 }
 
+// sessionCookieLike reports whether a trimmed session_id is meant as a
+// session cookie value or a GS2 fragment, possibly URL-encoded.
+func sessionCookieLike(s string) bool {
+	return strings.HasPrefix(s, "GS1.") || strings.HasPrefix(s, "GS2.") || isGS2Fragment(s)
+}
+
 // NormalizeClientID returns the client_id in the form Google recommends:
 // two positive integers joined by a dot ("1197596843.1673515099"). A whole
-// _ga cookie value ("GA1.1.1197596843.1673515099") becomes its last two
-// parts. A UUID, an email address or anything else is an error (an email
-// would also leak personal data).
+// _ga cookie value ("GA1.1.1197596843.1673515099", also with the prefix
+// twice) becomes its last two parts (ClientIDFromCookie). A UUID, an AMP
+// client id ("amp-..."), an email address or anything else is an error (an
+// email would also leak personal data); ClientIDForm tells UUIDs and AMP
+// ids (IDNonGA) apart from garbage.
 func NormalizeClientID(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	switch {
@@ -65,6 +75,8 @@ func NormalizeClientID(s string) (string, error) {
 		return "", errors.New("client_id looks like an email address: it must be the GA tag's client id (two numbers joined by a dot), never personal data")
 	case looksLikeUUID(s):
 		return "", fmt.Errorf("client_id %q looks like a UUID: it must be the GA tag's client id (two numbers joined by a dot, e.g. 1197596843.1673515099)", s)
+	case looksLikeAMPClientID(s):
+		return "", fmt.Errorf("client_id %q is an AMP client id: it must be the GA tag's client id (two numbers joined by a dot, e.g. 1197596843.1673515099)", clip(s))
 	}
 	return "", fmt.Errorf("client_id %q is not two positive integers joined by a dot (e.g. 1197596843.1673515099)", clip(s))
 }
@@ -94,6 +106,22 @@ func looksLikeUUID(s string) bool {
 				return false
 			}
 		} else if !isDigit(c) && !(c >= 'a' && c <= 'f') && !(c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// looksLikeAMPClientID reports whether s is an AMP client id: "amp-"
+// followed by 8 to 96 characters of the base64url alphabet.
+func looksLikeAMPClientID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "amp-")
+	if !ok || len(rest) < 8 || len(rest) > 96 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if !isDigit(c) && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && c != '-' && c != '_' {
 			return false
 		}
 	}

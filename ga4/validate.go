@@ -20,10 +20,12 @@ import (
 // else uses an exact path such as "events[0].params.items[2].price",
 // "user_properties.plan", "consent.ad_user_data", "client_id" or "body".
 //
-// Where Google's rules are undocumented Validate is strict: a whole _ga
-// cookie in client_id, a future timestamp, a null parameter, a currency that
-// is not an upper-case ISO 4217 code and the app-only event names are all
-// problems. Missing session_id is not a validation problem (Google accepts
+// Where Google's rules are undocumented or only a recommendation Validate
+// is strict: a whole _ga cookie in client_id or _ga_<ID> cookie in
+// session_id (GA takes them since 2026-02-17 but recommends the plain ids;
+// the message names the id to send), a GS2 fragment in session_id, a
+// future timestamp, a null parameter, a currency that is not an upper-case
+// ISO 4217 code and the app-only event names are all problems. Missing session_id is not a validation problem (Google accepts
 // it); it is an attribution problem, see CheckAttribution.
 func Validate(r *Request, now time.Time) []Message {
 	if r == nil {
@@ -74,7 +76,7 @@ func (v *validator) clientID(id string) {
 		v.add("client_id", CodeValueRequired, "client_id is required for a web stream.")
 	case !isClientID(id):
 		if norm, err := NormalizeClientID(id); err == nil {
-			v.add("client_id", CodeValueInvalid, "client_id [%s] is a whole _ga cookie value; send [%s] (NormalizeClientID).", clip(id), norm)
+			v.add("client_id", CodeValueInvalid, "client_id [%s] is a whole _ga cookie value; send [%s] (NormalizeClientID): GA takes cookie values since 2026-02-17 but recommends the plain id.", clip(id), norm)
 		} else {
 			v.add("client_id", CodeValueInvalid, "%s", err.Error())
 		}
@@ -282,6 +284,9 @@ func (v *validator) session(i int, e *Event, requestTS int64) {
 		v.add(evPath(i, ".params.session_id"), CodeValueInvalid, "session_id [%d] starts more than a day after the send time.", start.Unix())
 		return
 	}
+	if raw, isText := sid.(string); isText {
+		v.recoveredSessionID(i, raw, start.Unix())
+	}
 	ts := e.TimestampMicros
 	if ts == 0 {
 		ts = requestTS
@@ -292,6 +297,19 @@ func (v *validator) session(i int, e *Event, requestTS int64) {
 			tsPath = evPath(i, ".timestamp_micros")
 		}
 		v.add(tsPath, CodeValueInvalid, "Event time [%d] is before its session started (session_id %d); GA cannot attribute it.", ts, start.Unix())
+	}
+}
+
+// recoveredSessionID flags a session_id sent as a cookie value or a GS2
+// fragment, naming the session start to send instead: GA takes whole
+// cookie values since 2026-02-17 but recommends the plain id, and a
+// fragment is no form GA documents.
+func (v *validator) recoveredSessionID(i int, raw string, start int64) {
+	switch SessionIDForm(raw) {
+	case IDCookie:
+		v.add(evPath(i, ".params.session_id"), CodeValueInvalid, "session_id [%s] is a whole _ga_<ID> cookie value; send its session start [%d] (ParseSessionID): GA takes cookie values since 2026-02-17 but recommends the plain id.", clip(raw), start)
+	case IDFragment:
+		v.add(evPath(i, ".params.session_id"), CodeValueInvalid, "session_id [%s] is a fragment of a GS2 _ga_<ID> cookie, a form GA does not document; send its session start [%d] (ParseSessionID).", clip(raw), start)
 	}
 }
 

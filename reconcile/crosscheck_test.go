@@ -20,7 +20,12 @@ var (
 		"GA1.1.123.456", "GA1.2.0.456", "GA12.x.1.2", "GA1..1.2", "GA1.1.123", "GA.1.1.2", "GAx.1.1.2",
 		"user@example.com", "550e8400-e29b-41d4-a716-446655440000", "", "  ",
 		"12345678901234567890.1", "1234567890123456789.1", "abc.def", "-1.2", "1.2 3",
-		"1..2", "1.2.", ".1.2", ".", "GA1.1.1.2.3", "GA1.1.00.1", "GA1.1. 1.2", "GA1.1.1.2 ", "\uff11.2", "1.\u0662", "1e5.2", "+1.2"}
+		"1..2", "1.2.", ".1.2", ".", "GA1.1.1.2.3", "GA1.1.00.1", "GA1.1. 1.2", "GA1.1.1.2 ", "\uff11.2", "1.\u0662", "1e5.2", "+1.2",
+		// ids as integrations send them (docs/IDS.md)
+		"GA1.1.GA1.2.202830711.1689950339", "GA1.2-3.1.2", "GA1.1.GA1.2.0.1", "GA1.1.GA1.123.456", "GA1.1.1.2.1.2",
+		"GA1.1.x.GA1.2.1.2", "GA1.GA1.1.2", "amp-qRLck9w4Ncp0Um97qQ_1Wg", "amp-1234567", "amp-12345678", "amp-1234567.8",
+		"35009A79-1A05-49D7-B876-2B884D0F825B", " 550e8400-e29b-41d4-a716-446655440000 ", "550e8400e29b41d4a716446655440000",
+		"GA1.2.7f5e6360-aa06-4855-bb27-e64ff7885b6e", "undefined"}
 	crossSessions = []string{sid1, " " + sid1 + " ", "1772359200000", "1772359200000000", "1577836799",
 		"1577836800", "177235920", "abc", "", "-177235920",
 		"GS1.1.1772359200.1.1.1772359300.0.0.0", "GS1.1.1772359200.1", "GS1.1.1772359200",
@@ -28,7 +33,11 @@ var (
 		"GS2.1.s1772359200$o1$g1$t1772359300$j0$l0$h0", "GS2.1.s1772359200", "GS2.1.o1$s1772359200",
 		"GS2.x.s1772359200", "GS2.1.o1$g1", "GS2.1.s1772359200%24o1", "GS2.1.s177235920$o1",
 		"GS2.1.s1772359200$t123", "GS2.1.s1772359200$$o2", "GS2.1.s1500000000", "GS2.1.s1772359200$o",
-		"GS3.1.s1772359200"}
+		"GS3.1.s1772359200",
+		// GS2 fragments and stray spaces (docs/IDS.md)
+		"s1772359200$o1$g1$t1772359300$j0$l0$h0", "s1772359200", "s1772359200%24o1", " s1772359200 $ o1 ",
+		"GS2.1.s1772359200 $ o1", "GS2.1. s1772359200", "o1$s1772359200", "s177235920$o1", "s1500000000",
+		"1772359200.1.1.1772359300.0.0.0", "S1772359200$o1", "s1772359200$t12", "s1772359200x"}
 )
 
 // crossRows is the fixture plus one delivered row per id shape and a grid
@@ -95,18 +104,18 @@ func goBucket(client, session, status, reason string, sessionAt *time.Time, occu
 		}
 		why = ga4.CheckAttribution(session, ev, sessionAt != nil, *delivered).Reason
 	}
-	if !clientOK {
-		why = "" // the report names the attribution reason of late rows only
-	}
 	switch {
 	case status == "skipped" && reason == "consent_denied":
 		return reconcile.BucketConsentDenied, ""
 	case status == "delivered" && clientOK && sidOK && why == "":
+		if ga4.SessionIDForm(session).Recovered() {
+			why = "recovered_session_id"
+		}
 		return reconcile.BucketAttributable, why
 	case clientOK && !sidOK:
-		return reconcile.BucketMissingSessionID, why
+		return reconcile.BucketMissingSessionID, ""
 	case !clientOK:
-		return reconcile.BucketMissingClientID, why
+		return reconcile.BucketMissingClientID, clientReason(client, status, reason)
 	case status == "delivered":
 		return reconcile.BucketLate, why
 	case status == "skipped" && reason == "expired":
@@ -119,6 +128,20 @@ func goBucket(client, session, status, reason string, sessionAt *time.Time, occu
 	return reconcile.BucketPending, why
 }
 
+// clientReason is the reason of a missing_client_id row: the report counts
+// UUIDs and AMP ids (ga4.IDNonGA) apart from garbage.
+func clientReason(client, status, reason string) string {
+	switch {
+	case status == "skipped" && reason == "missing_client_id":
+		return "skipped_missing_client_id"
+	case client == "":
+		return "no_client_id"
+	case ga4.ClientIDForm(client) == ga4.IDNonGA:
+		return "non_ga_client_id"
+	}
+	return "invalid_client_id"
+}
+
 // TestClassificationAgreesWithGA4 holds the SQL rules and the ga4
 // package's rules together, row by row.
 func TestClassificationAgreesWithGA4(t *testing.T) {
@@ -128,7 +151,8 @@ func TestClassificationAgreesWithGA4(t *testing.T) {
 	rows, err := tx.Query(context.Background(), `
 		SELECT transaction_id, coalesce(client_id, ''), coalesce(session_id, ''), status, coalesce(reason, ''),
 		       session_event_at, occurred_at, delivered_at, split_part(bucket_reason, ':', 1),
-		       CASE WHEN bucket_reason LIKE 'late:%' THEN split_part(bucket_reason, ':', 2) ELSE '' END
+		       CASE WHEN split_part(bucket_reason, ':', 1) IN ('late', 'attributable', 'missing_client_id')
+		            THEN split_part(bucket_reason, ':', 2) ELSE '' END
 		FROM (`+reconcile.ClassifySQL+`) k`, since, until)
 	require.NoError(t, err)
 	seenBuckets, seenReasons := map[string]int{}, map[string]int{}
@@ -140,7 +164,7 @@ func TestClassificationAgreesWithGA4(t *testing.T) {
 		n++
 		wantBucket, wantWhy := goBucket(client, session, status, reason, sessionAt, occurred, delivered)
 		require.Equal(t, wantBucket, bucket, "bucket of %s (client %q, session %q)", txID, client, session)
-		require.Equal(t, wantWhy, why, "attribution reason of %s (session %q)", txID, session)
+		require.Equal(t, wantWhy, why, "reason of %s (client %q, session %q)", txID, client, session)
 		seenBuckets[bucket]++
 		seenReasons[why]++
 		return nil
@@ -152,7 +176,8 @@ func TestClassificationAgreesWithGA4(t *testing.T) {
 			require.Positive(t, seenBuckets[b], "the fixture covers bucket %s", b)
 		}
 	}
-	for _, r := range []string{"", ga4.ReasonBeforeSession, ga4.ReasonOutsideSession, ga4.ReasonSentAfter24h} {
+	for _, r := range []string{"", ga4.ReasonBeforeSession, ga4.ReasonOutsideSession, ga4.ReasonSentAfter24h,
+		"recovered_session_id", "non_ga_client_id", "invalid_client_id", "no_client_id"} {
 		require.Positive(t, seenReasons[r], "the fixture covers attribution reason %q", r)
 	}
 }

@@ -64,7 +64,7 @@ func fixtureRows() []fixtureRow {
 			occurred: s1.Add(4 * h), delivered: s1.Add(4*h + m(5)), status: "delivered", attempts: 1},
 		{tx: "D1", value: "60.00", currency: "EUR", source: "checkout", client: "123.456", session: sid1,
 			occurred: s1.Add(m(2)), status: "skipped", reason: "consent_denied"},
-		// Day 2: session ids given as GS2 and GS1 cookie values.
+		// Day 2: session ids given as GS2 and GS1 cookie values (recovered).
 		{tx: "A3", value: "200.00", currency: "USD", source: "checkout", client: "123.456",
 			session:   "GS2.1.s1772442000$o3$g1$t1772442100$j0$l0$h0",
 			sessionAt: s2.Add(m(1)), occurred: s2.Add(m(2)), delivered: s2.Add(m(3)), status: "delivered", attempts: 1},

@@ -76,7 +76,9 @@ type Bucket struct {
 	Conversions int64  `json:"conversions"`
 	Revenue     Amount `json:"revenue"`
 	// Reasons splits the bucket by cause, most conversions first (empty for
-	// attributable, consent_denied and not_enqueued).
+	// consent_denied and not_enqueued; attributable lists only
+	// recovered_session_id, the rows whose session id was recovered from a
+	// cookie value, docs/IDS.md).
 	Reasons []Reason `json:"reasons"`
 	// Stuck is the part of the pending bucket older than stuck_after; nil
 	// for every other bucket.

@@ -147,7 +147,7 @@ const (
 		" | expired 1 12.00 [expired 1 12.00]" +
 		" | failed 2 50.00 [max_attempts 1 17.00, rejected 1 33.00]" +
 		" | pending 2 45.00 stuck 0 0"
-	usdBuckets = " | attributable 2 299.99" +
+	usdBuckets = " | attributable 2 299.99 [recovered_session_id 2 299.99]" +
 		" | missing_session_id 1 25.00 [invalid_session_id 1 25.00]" +
 		" | missing_client_id 1 15.00 [invalid_client_id 1 15.00]" +
 		" | late 1 80.00 [sent_after_24h 1 80.00]" +

@@ -18,6 +18,8 @@ takes) and prints each problem as code, field path and description.
 FILE "-" reads standard input. Offline by default (the same rules and codes
 as Google's validation server); --remote asks the debug endpoint of
 ga4.endpoint / GA4_ENDPOINT, else Google's (region from ga4.region).
+A raw cookie value or GS2 fragment in client_id or session_id is a
+problem that names the plain id to send (docs/IDS.md).
 
 Exit codes: 0 valid, 1 problems found, 2 not JSON or bad usage,
 3 the remote validator could not be reached.`

@@ -40,6 +40,19 @@ func TestValidateCommand(t *testing.T) {
 		require.Empty(t, r.stderr)
 	})
 
+	// Ids as integrations send them (docs/IDS.md): each problem names the id
+	// it was recovered from and the plain id to send.
+	t.Run("RecoveredIDsExplained", func(t *testing.T) {
+		t.Parallel()
+		body := `{"client_id":"GA1.1.GA1.2.202830711.1689950339","events":[{"name":"sign_up",
+			"params":{"session_id":"s1748934661$o208$g1$t1748935291$j60$l0$h0","engagement_time_msec":1}}]}`
+		r := runCmdInput(t, nil, body, "validate", "-")
+		require.Equal(t, 1, r.code, r.stderr)
+		require.Regexp(t, `VALUE_INVALID\s+client_id\s+client_id \[GA1.1.GA1.2.202830711.1689950339\] is a whole _ga cookie value; send \[202830711.1689950339\]`, r.stdout)
+		require.Regexp(t, `VALUE_INVALID\s+events\[0\].params.session_id\s+session_id \[s1748934661\$o208.*\] is a fragment of a GS2 _ga_<ID> cookie.*send its session start \[1748934661\]`, r.stdout)
+		require.Contains(t, r.stdout, "2 problem(s)")
+	})
+
 	t.Run("NotJSON", func(t *testing.T) {
 		t.Parallel()
 		r := runCmdInput(t, nil, "client_id=1", "validate", "-")
