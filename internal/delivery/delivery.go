@@ -112,6 +112,9 @@ func New(client *ga4.Client, cfg *Config) (*Sender, error) {
 	return s, nil
 }
 
+// Limit returns the current limit of requests in flight.
+func (s *Sender) Limit() int { return s.limit.Limit() }
+
 // register adds the gauges of requests in flight and of the limit.
 func (s *Sender) register(reg prometheus.Registerer) error {
 	if reg == nil {

@@ -1,6 +1,7 @@
 package delivery_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -35,6 +36,8 @@ type bundle struct {
 	cfg  *outbox.Config
 	dcfg *delivery.Config
 	url  string // GA endpoint; the emulator unless replaced
+	// timeout bounds one request. Defaults to 5s.
+	timeout time.Duration
 }
 
 func setup(t *testing.T, faults ga4test.Faults) *bundle {
@@ -63,7 +66,7 @@ func setup(t *testing.T, faults ga4test.Faults) *bundle {
 
 func (b *bundle) poller(t *testing.T) *outbox.Poller {
 	t.Helper()
-	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.url, Timeout: 5 * time.Second})
+	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.url, Timeout: cmp.Or(b.timeout, 5*time.Second)})
 	require.NoError(t, err)
 	sender, err := delivery.New(client, b.dcfg)
 	require.NoError(t, err)
@@ -354,3 +357,27 @@ func TestClassify(t *testing.T) {
 type tlog struct{ t *testing.T }
 
 func (w tlog) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+
+// A slow endpoint and a short lease: the batch takes several leases to
+// send, yet every row is sent exactly once and all are delivered (the
+// poller extends the lease; no request starts that could outlive it).
+func TestSlowEndpointShortLeaseSendsEachRowOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, ga4test.Faults{Latency: 100 * time.Millisecond})
+	// Three batches of 20 one-row requests of 100 ms, 2 in flight at a time
+	// (3 s): the third claim comes while the second batch is still being
+	// sent, long after its lease as first granted.
+	b.cfg.Lease, b.cfg.BatchSize, b.cfg.InFlightBatches = 700*time.Millisecond, 20, 2
+	b.dcfg.Concurrency = 2
+	b.timeout = 300 * time.Millisecond
+	for i := range 60 {
+		c := conversion(fmt.Sprintf("T-slow-%d", i))
+		c.ClientID = fmt.Sprintf("%d.1673515099", 1000+i)
+		b.enqueue(t, c)
+	}
+	stats := b.drain(t)
+	require.Equal(t, int64(60), stats.Delivered)
+	st := b.emu.Stats()
+	require.Equal(t, 60, st.Accepted)
+	require.Zero(t, st.Duplicates)
+}

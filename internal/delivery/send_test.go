@@ -2,10 +2,15 @@ package delivery_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -129,4 +134,116 @@ func TestFromConfigSendsHTTP1ToPlainEndpoints(t *testing.T) {
 	res := s.Send(context.Background(), sendRows(1, "FC"))
 	require.Equal(t, outbox.StatusDelivered, res[0].Status, res[0].Error)
 	require.Equal(t, "HTTP/1.1 ga4-outbox", <-agents)
+}
+
+// A Send whose lease leaves less than a request's timeout starts nothing:
+// its rows come back unsent, due again at once.
+func TestSendStartsNoRequestPastTheLease(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	s := newSender(t, srv.URL, 4) // 10 s timeout
+	ctx := outbox.WithLease(context.Background(), time.Now().Add(5*time.Second))
+	results := s.Send(ctx, sendRows(3, "late"))
+	for _, r := range results {
+		require.True(t, r.Unsent, r.Error)
+		require.Equal(t, outbox.StatusPending, r.Status)
+		require.Contains(t, r.Error, "lease would end")
+	}
+	require.Zero(t, hits.Load())
+
+	ctx = outbox.WithLease(context.Background(), time.Now().Add(time.Minute))
+	for _, r := range s.Send(ctx, sendRows(3, "in-time")) {
+		require.Equal(t, outbox.StatusDelivered, r.Status, r.Error)
+	}
+	require.Equal(t, int64(3), hits.Load())
+}
+
+// The limit grows while the endpoint answers at a steady latency and the
+// requests fill it, and shrinks when the endpoint answers 503.
+func TestSendLimitFollowsTheEndpoint(t *testing.T) {
+	t.Parallel()
+	var status atomic.Int64
+	status.Store(http.StatusNoContent)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(int(status.Load()))
+	}))
+	defer srv.Close()
+	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: srv.URL, MaxConnsPerHost: 256})
+	require.NoError(t, err)
+	s, err := delivery.New(client, &delivery.Config{MeasurementID: mainProperty, InitialConcurrency: 8, Concurrency: 256,
+		Secret: func(string) (string, bool) { return secret, true }})
+	require.NoError(t, err)
+	for range 5 {
+		s.Send(context.Background(), sendRows(200, "grow"))
+	}
+	grown := s.Limit()
+	require.Greater(t, grown, 8)
+	status.Store(http.StatusServiceUnavailable)
+	for range 3 {
+		for _, r := range s.Send(context.Background(), sendRows(200, "shrink")) {
+			require.Equal(t, outbox.StatusPending, r.Status)
+			require.False(t, r.Unsent)
+		}
+	}
+	require.Less(t, s.Limit(), grown)
+}
+
+// An https endpoint that speaks HTTP/1.1 only still gets every row, and
+// the operator is told once why requests in flight are few.
+func TestSendWarnsOnceAboutHTTP1OverTLS(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})) // no EnableHTTP2: HTTP/1.1 only
+	defer srv.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: srv.URL, TLSConfig: &tls.Config{RootCAs: roots}})
+	require.NoError(t, err)
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	s, err := delivery.New(client, &delivery.Config{MeasurementID: mainProperty, Logger: logger,
+		Secret: func(string) (string, bool) { return secret, true }})
+	require.NoError(t, err)
+	for _, r := range s.Send(context.Background(), sendRows(10, "h1")) {
+		require.Equal(t, outbox.StatusDelivered, r.Status, r.Error)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, 1, strings.Count(logs.String(), "answers over HTTP/1.1 only"), logs.String())
+}
+
+// A TLS handshake that fails (a certificate the sidecar does not trust)
+// sends nothing and keeps every row for a retry with backoff, with an
+// error that says why and carries no secret.
+func TestSendTLSHandshakeFailureRetries(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	s := newSender(t, srv.URL, 4) // the system roots do not know the test certificate
+	for _, r := range s.Send(context.Background(), sendRows(3, "tls")) {
+		require.Equal(t, outbox.StatusPending, r.Status)
+		require.False(t, r.Unsent)
+		require.Contains(t, r.Error, "certificate")
+		require.NotContains(t, r.Error, secret)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
 }
