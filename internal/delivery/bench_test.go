@@ -2,6 +2,8 @@ package delivery_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -35,7 +37,9 @@ func benchSize(small, full int) int {
 	return small
 }
 
-// benchRig is a database, a loopback emulator and a delivery sender.
+// benchRig is a database, an emulator on loopback and a delivery sender.
+// GA4_OUTBOX_BENCH_TLS=1 serves the emulator over TLS with HTTP/2, as
+// Google does; GA4_OUTBOX_BENCH_LATENCY (e.g. 40ms) delays every answer.
 type benchRig struct {
 	pool   *pgxpool.Pool
 	emu    *ga4test.Server
@@ -47,13 +51,30 @@ func newBenchRig(b *testing.B, faults ga4test.Faults) *benchRig {
 	b.Helper()
 	tracer := &statementCounter{}
 	pool := openPool(b, pgtest.URL(b), tracer)
+	if d := os.Getenv("GA4_OUTBOX_BENCH_LATENCY"); d != "" && faults.Latency == 0 {
+		var err error
+		if faults.Latency, err = time.ParseDuration(d); err != nil {
+			b.Fatal(err)
+		}
+	}
 	emu, err := ga4test.NewServer(&ga4test.Options{Faults: faults}) // keep all: a capped emulator copies its list per event
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(emu)
+	srv := httptest.NewUnstartedServer(emu)
 	b.Cleanup(srv.Close)
-	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: srv.URL}) // as the sidecar sends
+	cc := ga4.ClientConfig{} // as the sidecar sends
+	if os.Getenv("GA4_OUTBOX_BENCH_TLS") == "1" {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+		roots := x509.NewCertPool()
+		roots.AddCert(srv.Certificate())
+		cc.TLSConfig = &tls.Config{RootCAs: roots}
+	} else {
+		srv.Start()
+	}
+	cc.Endpoint = srv.URL
+	client, err := ga4.NewClient(&cc)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -112,7 +133,7 @@ func (r *benchRig) fill(b *testing.B, n int) {
 
 func (r *benchRig) poller(b *testing.B, cfg *outbox.Config) *outbox.Poller {
 	b.Helper()
-	c := outbox.Config{BatchSize: envInt("BENCH_BATCH", 1000), InFlightBatches: envInt("BENCH_INFLIGHT", 3)}
+	c := outbox.Config{BatchSize: envInt("BENCH_BATCH", 0), InFlightBatches: envInt("BENCH_INFLIGHT", 0)} // 0: the defaults
 	if cfg != nil {
 		c = *cfg
 	}
@@ -204,7 +225,7 @@ func BenchmarkTrickle(b *testing.B) {
 
 func trickle(b *testing.B, rate int, d time.Duration) {
 	r := newBenchRig(b, ga4test.Faults{})
-	p := r.poller(b, &outbox.Config{BatchSize: 1000, InFlightBatches: 3, Schedule: "@every 10s"})
+	p := r.poller(b, &outbox.Config{Schedule: "@every 10s"}) // the defaults otherwise
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
