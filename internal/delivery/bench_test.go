@@ -152,10 +152,12 @@ func (r *benchRig) drainOnce(b *testing.B, rows int) float64 {
 	r.tracer.reset()
 	cpu0 := cpuTime()
 	start := time.Now()
+	peakLimit := r.watchLimit()
 	b.StartTimer()
 	stats, err := p.Drain(context.Background(), nil)
 	b.StopTimer()
 	elapsed := time.Since(start)
+	b.ReportMetric(float64(peakLimit()), "peak-limit")
 	if err != nil || stats.Delivered != int64(rows) {
 		b.Fatalf("drain: %v, delivered %d of %d", err, stats.Delivered, rows)
 	}
@@ -167,6 +169,28 @@ func (r *benchRig) drainOnce(b *testing.B, rows int) float64 {
 	b.ReportMetric(float64(r.tracer.claimNs.Load())/1e6/float64(batches), "claim-ms/batch")
 	b.ReportMetric(float64(r.tracer.markNs.Load())/1e6/float64(batches), "mark-ms/batch")
 	return float64(rows) / elapsed.Seconds()
+}
+
+// watchLimit samples the sender's concurrency limit every 10 ms until the
+// returned function is called, which returns the highest seen.
+func (r *benchRig) watchLimit() func() int {
+	var peak atomic.Int64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peak.Store(max(peak.Load(), int64(r.sender.Limit())))
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int { close(done); <-stopped; return int(peak.Load()) }
 }
 
 // BenchmarkDrain drains pending conversions (distinct client_ids, so one
