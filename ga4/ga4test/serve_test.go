@@ -217,6 +217,33 @@ func TestManyStreamsShareFewConnections(t *testing.T) {
 	t.Logf("client dialled %d connections, %d requests reused one; emulator: %+v", cc.dialled.Load(), cc.reused.Load(), tr)
 }
 
+func TestMaxConcurrentStreams(t *testing.T) {
+	t.Parallel()
+	emu := startTLS(t, ga4test.Options{MaxConcurrentStreams: 1})
+	both := make(chan struct{})
+	var arrived atomic.Int64
+	emu.HoldRequests(func() {
+		if arrived.Add(1) == 2 {
+			close(both)
+		}
+		<-both // two in flight at once need two connections
+	})
+	client := tlsClient(t, emu)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for _, tid := range []string{"A", "B"} {
+		wg.Go(func() {
+			_, err := postWith(t, client, emu.URL, tid, nil)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	require.NoError(t, <-errs)
+	require.NoError(t, <-errs)
+	tr := emu.TransportStats()
+	require.Equal(t, []int{2, 2, 2}, []int{tr.HTTP2Requests, tr.MPConnections, tr.MaxOpenMPConnections})
+}
+
 func TestDropResetsTheStreamOverHTTP2(t *testing.T) {
 	t.Parallel()
 	s := startTLS(t, ga4test.Options{Faults: ga4test.Faults{NextDrop: 1}})
