@@ -32,7 +32,8 @@ func (s *Server) collect(w http.ResponseWriter, r *http.Request) {
 		hangUp(w)
 		return
 	}
-	answerNoContent(w, fault)
+	endConnAfterGoAway(w, fault)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) debugCollect(w http.ResponseWriter, r *http.Request) {
@@ -57,9 +58,7 @@ func (s *Server) debugCollect(w http.ResponseWriter, r *http.Request) {
 		msgs = []ga4.Message{{FieldPath: "body", Code: ga4.CodeValueInvalid, Description: "The request body is not a JSON object."}}
 	}
 	s.logRequest(&log, http.StatusOK, fault)
-	if fault == FaultGoAway {
-		w.Header().Set("Connection", "close")
-	}
+	endConnAfterGoAway(w, fault)
 	writeJSON(w, map[string]any{"validationMessages": append([]ga4.Message{}, msgs...)})
 }
 
@@ -68,14 +67,14 @@ func newRequestLog(r *http.Request, at time.Time, q url.Values, bytes int) Reque
 	return RequestLog{ReceivedAt: at, Path: r.URL.Path, Proto: r.Proto, MeasurementID: q.Get("measurement_id"), Bytes: bytes}
 }
 
-// answerNoContent answers 204; after a GOAWAY fault it asks the server to
-// end the connection: net/http's HTTP/2 server turns "Connection: close"
-// into a graceful GOAWAY, its HTTP/1.1 server closes after the answer.
-func answerNoContent(w http.ResponseWriter, fault string) {
+// endConnAfterGoAway, on a GOAWAY fault, asks the server to end the
+// connection after the answer: net/http's HTTP/2 server turns
+// "Connection: close" into a graceful GOAWAY (the streams in flight
+// finish), its HTTP/1.1 server closes after the answer.
+func endConnAfterGoAway(w http.ResponseWriter, fault string) {
 	if fault == FaultGoAway {
 		w.Header().Set("Connection", "close")
 	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // delayAndPick counts the request's connection (TransportStats), picks
