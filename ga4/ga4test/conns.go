@@ -61,6 +61,7 @@ func (s *Server) connState(c net.Conn, state http.ConnState) {
 		t.Connections++
 		t.OpenConnections++
 		t.MaxOpenConnections = max(t.MaxOpenConnections, t.OpenConnections)
+		s.notifyLocked()
 	case http.StateClosed, http.StateHijacked:
 		s.mu.Lock()
 		defer s.mu.Unlock()
