@@ -216,8 +216,8 @@ func (s *Server) Reset() {
 	s.notifyLocked()
 }
 
-// Changed returns a channel closed at the next change (a request answered
-// or a Reset). Call it again after it fires.
+// Changed returns a channel closed at the next change (a request answered,
+// a connection accepted or closed, a Reset). Call it again after it fires.
 func (s *Server) Changed() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
