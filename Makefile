@@ -29,8 +29,8 @@ test: ## gofmt check, go vet, go test -race ./..., the alert rules checked by Pr
 bench: ## run the benchmarks (figures go to docs/PERFORMANCE.md); the first run builds a kept 10M-row report database (~3.5 GB, a few minutes; GA4O_BENCH_10M=0 skips it)
 	GA4O_BENCH_10M=$${GA4O_BENCH_10M:-1} $(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
 
-compare: ## drain 100,000 rows and run River (bench/jobqueue) on the same work, alternated PAIRS times (default 3); prints the ratio
-	./scripts/compare.sh $${PAIRS:-3}
+compare: ## drain 100,000 rows and run River (bench/jobqueue) on the same work, alternated PAIRS times (default 3); prints the ratio. MODE=net (or NET=1): over TLS and HTTP/2 with LATENCY (default 40ms), 20,000 rows, River at 200 workers, TCP connections per side
+	MODE=$(or $(MODE),$(if $(filter 1,$(NET)),net,loopback)) ./scripts/compare.sh $${PAIRS:-3}
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	./scripts/fuzz.sh $${FUZZTIME:-30s}

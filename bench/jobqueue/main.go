@@ -10,20 +10,26 @@
 // -workers workers; each job builds the Measurement Protocol JSON body with
 // encoding/json and POSTs it to a running Measurement Protocol emulator
 // (-emulator) over a shared keep-alive HTTP client. A 2xx answer completes the
-// job; anything else is an error, which River retries.
+// job; anything else is an error, which River retries. The client is a clone
+// of net/http's default transport: against an https:// emulator it speaks
+// HTTP/2 (ALPN) and trusts the system roots, so SSL_CERT_FILE=emulator.pem
+// makes it trust the emulator's self-signed certificate.
 //
 // Timing starts when the client starts and stops when River has reported every
 // job completed (via its event subscription). The program then prints one
 // line:
 //
-//	jobs=N workers=W elapsed=… jobs/s=… cpu-cores=…
+//	jobs=N workers=W elapsed=… jobs/s=… cpu-cores=… tcp-conns=… http2-requests=…
 //
-// where cpu-cores is this process's user+sys CPU time divided by elapsed.
+// where cpu-cores is this process's user+sys CPU time divided by elapsed,
+// tcp-conns the TCP connections the HTTP client dialled and http2-requests
+// the requests answered over HTTP/2.
 // The database is dropped at the end.
 //
 // Usage:
 //
 //	go run . -emulator http://127.0.0.1:9599 [-db URL] [-jobs 100000] [-workers 100] [-conns 8]
+//	SSL_CERT_FILE=emulator.pem go run . -emulator https://127.0.0.1:9599 -workers 200
 package main
 
 import (
@@ -38,11 +44,13 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -106,6 +114,7 @@ type PurchaseWorker struct {
 	river.WorkerDefaults[PurchaseArgs]
 	client  *http.Client
 	collect string
+	http2   *atomic.Int64 // requests answered over HTTP/2
 }
 
 // Work builds the Measurement Protocol body and POSTs it. A non-2xx answer is
@@ -142,6 +151,9 @@ func (w *PurchaseWorker) Work(ctx context.Context, job *river.Job[PurchaseArgs])
 	// Drain so the keep-alive connection is reused.
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
+	if resp.ProtoMajor == 2 {
+		w.http2.Add(1)
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("measurement protocol answered %s", resp.Status)
 	}
@@ -160,7 +172,7 @@ func main() {
 	flag.StringVar(&s.adminURL, "db", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL URL of an admin database (the bench creates and drops its own database)")
 	flag.IntVar(&s.jobs, "jobs", 100_000, "number of jobs (one GA4 purchase each)")
 	flag.IntVar(&s.workers, "workers", 100, "River MaxWorkers of the one queue")
-	flag.StringVar(&s.emulator, "emulator", "", "base URL of a running Measurement Protocol emulator, e.g. http://127.0.0.1:9411 (required)")
+	flag.StringVar(&s.emulator, "emulator", "", "base URL of a running Measurement Protocol emulator, e.g. http://127.0.0.1:9411, or https://... with SSL_CERT_FILE naming its certificate (required)")
 	flag.IntVar(&s.conns, "conns", 8, "pgx pool size")
 	flag.DurationVar(&s.fetchCooldown, "fetch-cooldown", river.FetchCooldownMin, "River FetchCooldown (minimum time between fetches; River default 100ms caps throughput at about workers/100ms)")
 	flag.DurationVar(&s.fetchPoll, "fetch-poll", 50*time.Millisecond, "River FetchPollInterval (fallback poll; River default 1s)")
@@ -197,18 +209,39 @@ func run(ctx context.Context, s settings) (err error) {
 	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("river migrations: %w", err)
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConns = s.workers
-	transport.MaxIdleConnsPerHost = s.workers
+	transport, counts := newTransport(s.workers)
 	defer transport.CloseIdleConnections()
-	client, err := newClient(driver, s, &http.Client{Transport: transport, Timeout: 30 * time.Second})
+	client, err := newClient(driver, s, &http.Client{Transport: transport, Timeout: 30 * time.Second}, &counts.http2)
 	if err != nil {
 		return err
 	}
 	if err := insertJobs(ctx, client, s.jobs); err != nil {
 		return err
 	}
-	return timeJobs(ctx, client, s)
+	return timeJobs(ctx, client, s, counts)
+}
+
+// httpCounts are what the HTTP client did: TCP connections dialled and
+// requests answered over HTTP/2.
+type httpCounts struct{ dialled, http2 atomic.Int64 }
+
+// newTransport clones net/http's default transport (HTTP/2 by ALPN over
+// TLS, system roots, so SSL_CERT_FILE is honoured), keeps up to workers
+// idle connections and counts the connections it dials.
+func newTransport(workers int) (*http.Transport, *httpCounts) {
+	counts := &httpCounts{}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns = workers
+	transport.MaxIdleConnsPerHost = workers
+	dial := transport.DialContext
+	transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err == nil {
+			counts.dialled.Add(1)
+		}
+		return c, err
+	}
+	return transport, counts
 }
 
 // openBenchDatabase creates a fresh database next to adminURL's and opens
@@ -248,11 +281,11 @@ func openBenchDatabase(ctx context.Context, adminURL string, conns int) (pool *p
 
 // newClient makes the River client: one queue of s.workers workers
 // running PurchaseWorker against the emulator.
-func newClient(driver *riverpgxv5.Driver, s settings, httpClient *http.Client) (*river.Client[pgx.Tx], error) {
+func newClient(driver *riverpgxv5.Driver, s settings, httpClient *http.Client, http2 *atomic.Int64) (*river.Client[pgx.Tx], error) {
 	collect := strings.TrimRight(s.emulator, "/") + "/mp/collect?measurement_id=" +
 		url.QueryEscape(measurementID) + "&api_secret=" + url.QueryEscape(apiSecret)
 	riverWorkers := river.NewWorkers()
-	river.AddWorker(riverWorkers, &PurchaseWorker{client: httpClient, collect: collect})
+	river.AddWorker(riverWorkers, &PurchaseWorker{client: httpClient, collect: collect, http2: http2})
 	client, err := river.NewClient(driver, &river.Config{
 		Queues:            map[string]river.QueueConfig{queueName: {MaxWorkers: s.workers}},
 		Workers:           riverWorkers,
@@ -291,7 +324,7 @@ func insertJobs(ctx context.Context, client *river.Client[pgx.Tx], jobs int) err
 
 // timeJobs starts the client, waits until River reports every job
 // completed, stops it and prints the result line.
-func timeJobs(ctx context.Context, client *river.Client[pgx.Tx], s settings) error {
+func timeJobs(ctx context.Context, client *river.Client[pgx.Tx], s settings, counts *httpCounts) error {
 	// Subscribe before starting, with a buffer large enough that no event is
 	// dropped (River drops events a subscriber cannot take in time).
 	events, cancelSub := client.SubscribeConfig(&river.SubscribeConfig{
@@ -324,9 +357,10 @@ func timeJobs(ctx context.Context, client *river.Client[pgx.Tx], s settings) err
 	}
 
 	cpu := tvDuration(ru1.Utime) - tvDuration(ru0.Utime) + tvDuration(ru1.Stime) - tvDuration(ru0.Stime)
-	fmt.Printf("jobs=%d workers=%d elapsed=%s jobs/s=%.0f cpu-cores=%.2f\n",
+	fmt.Printf("jobs=%d workers=%d elapsed=%s jobs/s=%.0f cpu-cores=%.2f tcp-conns=%d http2-requests=%d\n",
 		s.jobs, s.workers, elapsed.Round(time.Millisecond),
-		float64(s.jobs)/elapsed.Seconds(), cpu.Seconds()/elapsed.Seconds())
+		float64(s.jobs)/elapsed.Seconds(), cpu.Seconds()/elapsed.Seconds(),
+		counts.dialled.Load(), counts.http2.Load())
 	if failed > 0 {
 		fmt.Fprintf(os.Stderr, "jobqueue: %d failed attempts were retried (last error: %s)\n", failed, lastFailure)
 	}

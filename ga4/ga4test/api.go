@@ -25,7 +25,17 @@ func (s *Server) getRequests(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, map[string]any{"requests": nonNil(s.Requests())})
 }
 
-func (s *Server) getStats(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.Stats()) }
+// statsJSON is /emulator/stats: the Stats and TransportStats fields in one
+// object.
+type statsJSON struct {
+	Stats
+	TransportStats
+}
+
+func (s *Server) getStats(w http.ResponseWriter, _ *http.Request) {
+	st := s.Stats()
+	writeJSON(w, statsJSON{st, s.TransportStats()})
+}
 
 func (s *Server) getFaults(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.Faults()) }
 

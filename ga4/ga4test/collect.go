@@ -1,10 +1,10 @@
 package ga4test
 
 import (
-	"context"
 	"encoding/json"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -20,18 +20,19 @@ func (s *Server) collect(w http.ResponseWriter, r *http.Request) {
 		return // the client went away
 	}
 	q := r.URL.Query()
-	log := RequestLog{ReceivedAt: at, Path: r.URL.Path, MeasurementID: q.Get("measurement_id"), Bytes: len(body)}
-	fault, retryAfter := s.delayAndPick(r.Context())
+	log := newRequestLog(r, at, q, len(body))
+	fault, retryAfter := s.delayAndPick(r)
 	switch fault {
 	case Fault5xx, Fault429:
 		s.answerFault(w, &log, fault, retryAfter)
 		return
 	}
-	s.enqueueCollect(&log, q.Get("api_secret"), body, fault == FaultDrop)
+	s.enqueueCollect(&log, q.Get("api_secret"), body, fault)
 	if fault == FaultDrop {
 		hangUp(w)
 		return
 	}
+	endConnAfterGoAway(w, fault)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -41,8 +42,8 @@ func (s *Server) debugCollect(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	log := RequestLog{ReceivedAt: at, Path: r.URL.Path, MeasurementID: r.URL.Query().Get("measurement_id"), Bytes: len(body)}
-	fault, retryAfter := s.delayAndPick(r.Context())
+	log := newRequestLog(r, at, r.URL.Query(), len(body))
+	fault, retryAfter := s.delayAndPick(r)
 	switch fault {
 	case Fault5xx, Fault429:
 		s.answerFault(w, &log, fault, retryAfter)
@@ -56,13 +57,32 @@ func (s *Server) debugCollect(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		msgs = []ga4.Message{{FieldPath: "body", Code: ga4.CodeValueInvalid, Description: "The request body is not a JSON object."}}
 	}
-	s.logRequest(&log, http.StatusOK, "")
+	s.logRequest(&log, http.StatusOK, fault)
+	endConnAfterGoAway(w, fault)
 	writeJSON(w, map[string]any{"validationMessages": append([]ga4.Message{}, msgs...)})
 }
 
-// delayAndPick waits the configured latency and picks this request's fault.
-func (s *Server) delayAndPick(ctx context.Context) (string, time.Duration) {
+// newRequestLog starts the log entry of an MP request.
+func newRequestLog(r *http.Request, at time.Time, q url.Values, bytes int) RequestLog {
+	return RequestLog{ReceivedAt: at, Path: r.URL.Path, Proto: r.Proto, MeasurementID: q.Get("measurement_id"), Bytes: bytes}
+}
+
+// endConnAfterGoAway, on a GOAWAY fault, asks the server to end the
+// connection after the answer: net/http's HTTP/2 server turns
+// "Connection: close" into a graceful GOAWAY (the streams in flight
+// finish), its HTTP/1.1 server closes after the answer.
+func endConnAfterGoAway(w http.ResponseWriter, fault string) {
+	if fault == FaultGoAway {
+		w.Header().Set("Connection", "close")
+	}
+}
+
+// delayAndPick counts the request's connection (TransportStats), picks
+// its fault and waits the configured latency.
+func (s *Server) delayAndPick(r *http.Request) (string, time.Duration) {
+	ctx := r.Context()
 	s.mu.Lock()
+	s.noteMPConnLocked(r)
 	f := &s.faults
 	delay := f.Latency
 	if f.Jitter > 0 {
@@ -71,6 +91,9 @@ func (s *Server) delayAndPick(ctx context.Context) (string, time.Duration) {
 	fault := s.pickLocked()
 	retryAfter := cmpDur(f.RetryAfter, time.Second)
 	s.mu.Unlock()
+	if s.admitted != nil {
+		s.admitted()
+	}
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		defer t.Stop()
@@ -94,8 +117,11 @@ func (s *Server) pickLocked() string {
 	case f.Next429 > 0:
 		f.Next429--
 		return Fault429
+	case f.NextGoAway > 0:
+		f.NextGoAway--
+		return FaultGoAway
 	}
-	if f.ShareDrop+f.Share5xx+f.Share429 == 0 {
+	if f.shares() == 0 {
 		return ""
 	}
 	u := s.rng.Float64()
@@ -106,6 +132,8 @@ func (s *Server) pickLocked() string {
 		return Fault5xx
 	case u < f.ShareDrop+f.Share5xx+f.Share429:
 		return Fault429
+	case u < f.shares():
+		return FaultGoAway
 	}
 	return ""
 }
@@ -121,11 +149,14 @@ func (s *Server) answerFault(w http.ResponseWriter, log *RequestLog, fault strin
 	http.Error(w, "emulated server error", http.StatusInternalServerError)
 }
 
-// hangUp closes the connection without answering.
+// hangUp fails the request without answering: over HTTP/1.1 it closes
+// the connection; over HTTP/2, which cannot hijack, the panic makes the
+// server reset the request's stream (RST_STREAM INTERNAL_ERROR, logging
+// nothing), and the connection's other streams go on.
 func hangUp(w http.ResponseWriter) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		panic(http.ErrAbortHandler) // HTTP/2: abort the stream instead
+		panic(http.ErrAbortHandler)
 	}
 	_ = conn.Close()
 }
@@ -142,6 +173,7 @@ func (s *Server) logRequestLocked(log *RequestLog, status int, fault string) {
 	if log.Path == ga4.DebugCollectPath {
 		s.stats.DebugRequests++
 	}
+	s.countProtoLocked(log.Proto)
 	switch fault {
 	case Fault5xx:
 		s.stats.Faults5xx++
@@ -149,6 +181,8 @@ func (s *Server) logRequestLocked(log *RequestLog, status int, fault string) {
 		s.stats.Faults429++
 	case FaultDrop:
 		s.stats.FaultsDrop++
+	case FaultGoAway:
+		s.stats.FaultsGoAway++
 	}
 	s.nextReq++
 	log.ID = s.nextReq

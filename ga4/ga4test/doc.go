@@ -1,7 +1,7 @@
 // Package ga4test is a Measurement Protocol emulator for tests, the demo and
 // the emulator subcommand. It serves /mp/collect and /debug/mp/collect,
 // records what it receives and injects faults on demand (5xx, 429 with
-// Retry-After, latency, connections closed after the request was read).
+// Retry-After, latency, requests dropped after they were read, GOAWAY).
 //
 // # In tests
 //
@@ -27,22 +27,46 @@
 // the same machine. /debug/mp/collect validates at once: its answer carries
 // the messages.
 //
+// # TLS and HTTP/2
+//
+// Start serves plaintext HTTP/1.1, and HTTP/2 to a client with prior
+// knowledge (h2c). StartTLS serves https:// with a fresh self-signed
+// certificate (NewCertificate: ECDSA P-256 for 127.0.0.1, ::1 and
+// localhost) and offers HTTP/2 by ALPN with HTTP/1.1 as the fallback, at
+// most 100 streams per connection (Options.MaxConcurrentStreams), like
+// Google's endpoint:
+//
+//	emu := ga4test.StartTLS(t, nil)
+//	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: emu.CertPool()}, ForceAttemptHTTP2: true}
+//
+// Another process trusts it through SSL_CERT_FILE naming the PEM of
+// CertificatePEM (the emulator subcommand's --tls --cert-out).
+// TransportStats counts the TCP connections accepted, the most open at
+// once, those that carried Measurement Protocol requests, and the
+// requests by protocol; HTTPServer gives the same to a server of one's
+// own.
+//
 // # Faults
 //
 // Faults are set at start (Options.Faults), at runtime (SetFaults, or PUT
-// /emulator/faults) or per flag of the emulator subcommand. Next5xx, Next429
-// and NextDrop fail exactly the next N requests; the Share fields fail a
-// share of requests chosen by a generator seeded with Options.Seed, so a
-// run repeats. A dropped connection is read fully, recorded as received and
-// then closed without an answer: the client sees an error although GA got
-// the events, which is what makes retries produce duplicates.
+// /emulator/faults) or per flag of the emulator subcommand. Next5xx,
+// Next429, NextDrop and NextGoAway fail exactly the next N requests; the
+// Share fields fail a share of requests chosen by a generator seeded with
+// Options.Seed, so a run repeats. A dropped request is read fully,
+// recorded as received and then left without an answer (HTTP/1.1: the
+// connection is closed; HTTP/2: the stream is reset): the client sees an
+// error although GA got the events, which is what makes retries produce
+// duplicates. A GOAWAY fault answers 204 and then ends the connection
+// gracefully (HTTP/2 GOAWAY; HTTP/1.1 Connection: close), so the client
+// must reconnect. Options.HTTP1Only is the endpoint that speaks HTTP/1.1
+// only.
 //
 // # Over HTTP
 //
 //	GET  /emulator/events     every event received, in order
 //	GET  /emulator/requests   every request with status and fault
-//	GET  /emulator/stats      counters
+//	GET  /emulator/stats      counters, TransportStats' too
 //	GET  /emulator/faults     current faults
-//	PUT  /emulator/faults     {"share_5xx":0.1,"share_429":0.05,"retry_after":"2s","share_drop":0.01,"latency":"50ms","jitter":"20ms","next_5xx":1}
+//	PUT  /emulator/faults     {"share_5xx":0.1,"share_429":0.05,"retry_after":"2s","share_drop":0.01,"share_goaway":0.01,"latency":"50ms","jitter":"20ms","next_5xx":1}
 //	POST /emulator/reset      forget everything but the faults
 package ga4test

@@ -34,3 +34,8 @@ func (s *Server) RecordedEvents() []Event {
 	defer s.mu.Unlock()
 	return append([]Event(nil), s.events...)
 }
+
+// HoldRequests makes each /mp/collect and /debug/mp/collect request call
+// hold once admitted, before its latency and answer. Call it before any
+// request.
+func (s *Server) HoldRequests(hold func()) { s.admitted = hold }

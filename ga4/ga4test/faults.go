@@ -9,8 +9,9 @@ import (
 // Faults says which requests the emulator fails and how. Shares are
 // probabilities in [0, 1], drawn from the server's seeded generator; the
 // Next counters fail exactly the next N requests first (drop, then 5xx,
-// then 429), which is what deterministic tests want. Faults apply to
-// /mp/collect and /debug/mp/collect.
+// then 429, then GOAWAY), which is what deterministic tests want. Faults
+// apply to /mp/collect and /debug/mp/collect. An endpoint that speaks
+// HTTP/1.1 only is Options.HTTP1Only, set at start.
 type Faults struct {
 	// Share5xx answers that share of requests 500 (nothing recorded).
 	Share5xx float64
@@ -19,15 +20,26 @@ type Faults struct {
 	// RetryAfter is the Retry-After sent with 429. Defaults to 1s; it is
 	// sent in whole seconds, rounded up.
 	RetryAfter time.Duration
-	// ShareDrop closes that share of connections after reading the request:
-	// the events are recorded as received, the client sees an error.
+	// ShareDrop fails that share of requests without an answer after
+	// reading them: over HTTP/1.1 the connection is closed, over HTTP/2 the
+	// request's stream is reset (RST_STREAM INTERNAL_ERROR; the connection
+	// and its other streams go on). The events are recorded as received,
+	// the client sees an error.
 	ShareDrop float64
+	// ShareGoAway answers that share of requests 204 (events accepted) and
+	// then ends their connection gracefully: over HTTP/2 the server sends
+	// GOAWAY, finishes the streams in flight and closes; over HTTP/1.1 it
+	// answers "Connection: close" and closes. A client must open a new
+	// connection for its next requests, as when Google's front ends
+	// recycle connections.
+	ShareGoAway float64
 	// Latency is added to every request before answering.
 	Latency time.Duration
 	// Jitter adds a random extra latency in [0, Jitter).
 	Jitter time.Duration
-	// Next5xx, Next429 and NextDrop fail exactly the next N requests.
-	Next5xx, Next429, NextDrop int
+	// Next5xx, Next429, NextDrop and NextGoAway fail exactly the next N
+	// requests.
+	Next5xx, Next429, NextDrop, NextGoAway int
 }
 
 // Fault kinds as recorded in RequestLog.Fault.
@@ -35,42 +47,50 @@ const (
 	Fault5xx  = "5xx"
 	Fault429  = "429"
 	FaultDrop = "drop"
+	// FaultGoAway is a request answered 204 whose connection the server
+	// then shut down (GOAWAY over HTTP/2, Connection: close over HTTP/1.1).
+	FaultGoAway = "goaway"
 )
 
 func (f *Faults) validate() error {
-	for _, s := range []float64{f.Share5xx, f.Share429, f.ShareDrop} {
+	for _, s := range []float64{f.Share5xx, f.Share429, f.ShareDrop, f.ShareGoAway} {
 		if s < 0 || s > 1 {
 			return fmt.Errorf("fault shares must be between 0 and 1, got %v", s)
 		}
 	}
-	if f.Share5xx+f.Share429+f.ShareDrop > 1 {
+	if f.shares() > 1 {
 		return fmt.Errorf("fault shares add up to more than 1")
 	}
-	if f.Latency < 0 || f.Jitter < 0 || f.RetryAfter < 0 || f.Next5xx < 0 || f.Next429 < 0 || f.NextDrop < 0 {
+	if f.Latency < 0 || f.Jitter < 0 || f.RetryAfter < 0 || f.Next5xx < 0 || f.Next429 < 0 || f.NextDrop < 0 || f.NextGoAway < 0 {
 		return fmt.Errorf("fault durations and counters must not be negative")
 	}
 	return nil
 }
 
+// shares is the share of requests that some fault fails.
+func (f *Faults) shares() float64 { return f.ShareDrop + f.Share5xx + f.Share429 + f.ShareGoAway }
+
 // faultsJSON is Faults over HTTP, durations as strings ("250ms").
 type faultsJSON struct {
-	Share5xx   float64 `json:"share_5xx"`
-	Share429   float64 `json:"share_429"`
-	RetryAfter string  `json:"retry_after,omitempty"`
-	ShareDrop  float64 `json:"share_drop"`
-	Latency    string  `json:"latency,omitempty"`
-	Jitter     string  `json:"jitter,omitempty"`
-	Next5xx    int     `json:"next_5xx"`
-	Next429    int     `json:"next_429"`
-	NextDrop   int     `json:"next_drop"`
+	Share5xx    float64 `json:"share_5xx"`
+	Share429    float64 `json:"share_429"`
+	RetryAfter  string  `json:"retry_after,omitempty"`
+	ShareDrop   float64 `json:"share_drop"`
+	ShareGoAway float64 `json:"share_goaway"`
+	Latency     string  `json:"latency,omitempty"`
+	Jitter      string  `json:"jitter,omitempty"`
+	Next5xx     int     `json:"next_5xx"`
+	Next429     int     `json:"next_429"`
+	NextDrop    int     `json:"next_drop"`
+	NextGoAway  int     `json:"next_goaway"`
 }
 
 // MarshalJSON writes durations as strings.
 func (f Faults) MarshalJSON() ([]byte, error) {
 	return json.Marshal(faultsJSON{
 		Share5xx: f.Share5xx, Share429: f.Share429, RetryAfter: f.RetryAfter.String(),
-		ShareDrop: f.ShareDrop, Latency: f.Latency.String(), Jitter: f.Jitter.String(),
-		Next5xx: f.Next5xx, Next429: f.Next429, NextDrop: f.NextDrop,
+		ShareDrop: f.ShareDrop, ShareGoAway: f.ShareGoAway, Latency: f.Latency.String(), Jitter: f.Jitter.String(),
+		Next5xx: f.Next5xx, Next429: f.Next429, NextDrop: f.NextDrop, NextGoAway: f.NextGoAway,
 	})
 }
 
@@ -80,8 +100,8 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	out := Faults{Share5xx: j.Share5xx, Share429: j.Share429, ShareDrop: j.ShareDrop,
-		Next5xx: j.Next5xx, Next429: j.Next429, NextDrop: j.NextDrop}
+	out := Faults{Share5xx: j.Share5xx, Share429: j.Share429, ShareDrop: j.ShareDrop, ShareGoAway: j.ShareGoAway,
+		Next5xx: j.Next5xx, Next429: j.Next429, NextDrop: j.NextDrop, NextGoAway: j.NextGoAway}
 	for _, d := range []struct {
 		s   string
 		dst *time.Duration

@@ -37,13 +37,13 @@ func analyseBody(body []byte, at time.Time) analysis {
 	return analysis{done: true, req: req, problems: problems}
 }
 
-// enqueueCollect logs an accepted /mp/collect request (Requests and
-// FaultsDrop count at once) and keeps its body for processPendingLocked.
-// Past MaxRecorded pending bodies it analyses the oldest unclaimed one,
+// enqueueCollect logs an accepted /mp/collect request with its fault, ""
+// or drop or GOAWAY (Requests and the fault counters count at once), and
+// keeps its body for processPendingLocked. Past MaxRecorded pending bodies it analyses the oldest unclaimed one,
 // outside the lock, so that memory stays bounded at one analysis per
 // request and requests still analyse in parallel.
-func (s *Server) enqueueCollect(log *RequestLog, secret string, body []byte, dropConn bool) {
-	claim, ok := s.enqueue(log, secret, body, dropConn)
+func (s *Server) enqueueCollect(log *RequestLog, secret string, body []byte, fault string) {
+	claim, ok := s.enqueue(log, secret, body, fault)
 	if !ok {
 		return
 	}
@@ -56,10 +56,10 @@ func (s *Server) enqueueCollect(log *RequestLog, secret string, body []byte, dro
 
 // enqueue logs the request, appends its body to pending and, past
 // MaxRecorded unclaimed bodies, claims the oldest unclaimed one.
-func (s *Server) enqueue(log *RequestLog, secret string, body []byte, dropConn bool) (pendingBody, bool) {
-	status, fault := http.StatusNoContent, ""
-	if dropConn {
-		status, fault = 0, FaultDrop
+func (s *Server) enqueue(log *RequestLog, secret string, body []byte, fault string) (pendingBody, bool) {
+	status := http.StatusNoContent
+	if fault == FaultDrop {
+		status = 0
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -37,8 +37,9 @@ type RequestLog struct {
 	ID            int64     `json:"id"`
 	ReceivedAt    time.Time `json:"received_at"`
 	Path          string    `json:"path"`
+	Proto         string    `json:"proto"` // HTTP/1.1 or HTTP/2.0
 	MeasurementID string    `json:"measurement_id,omitempty"`
-	Status        int       `json:"status"` // 0 for a dropped connection
+	Status        int       `json:"status"` // 0 for a dropped request
 	Fault         string    `json:"fault,omitempty"`
 	Events        int       `json:"events"`
 	Bytes         int       `json:"bytes"`
@@ -58,4 +59,5 @@ type Stats struct {
 	Faults5xx    int `json:"faults_5xx"`
 	Faults429    int `json:"faults_429"`
 	FaultsDrop   int `json:"faults_drop"`
+	FaultsGoAway int `json:"faults_goaway"`
 }

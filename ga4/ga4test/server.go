@@ -3,12 +3,13 @@ package ga4test
 import (
 	"cmp"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sync"
 	"time"
@@ -39,6 +40,14 @@ type Options struct {
 	// Zero keeps everything and analyses nothing until read, which suits
 	// tests and benchmarks; the emulator subcommand keeps 100000.
 	MaxRecorded int
+	// MaxConcurrentStreams caps the HTTP/2 streams a client may have open
+	// on one connection (HTTPServer, Start, StartTLS). Defaults to
+	// DefaultMaxConcurrentStreams (100), Google's figure.
+	MaxConcurrentStreams int
+	// HTTP1Only makes HTTPServer, Start and StartTLS speak HTTP/1.1 only:
+	// no h2 in the TLS handshake's ALPN, no h2c. It emulates an endpoint
+	// (or a proxy on the way) that speaks HTTP/1.1 only.
+	HTTP1Only bool
 }
 
 // Server is the emulator. It is an http.Handler; Start runs it in-process.
@@ -57,7 +66,12 @@ type Server struct {
 	secrets map[string][]string
 	now     func() time.Time
 	max     int
-	analyse func(body []byte, at time.Time) analysis // analyseBody; tests gate it
+	// maxStreams and http1Only are Options.MaxConcurrentStreams and
+	// HTTP1Only, for HTTPServer.
+	maxStreams int
+	http1Only  bool
+	analyse    func(body []byte, at time.Time) analysis // analyseBody; tests gate it
+	admitted   func()                                   // nil; tests hold MP requests here
 
 	mu       sync.Mutex
 	faults   Faults
@@ -72,6 +86,12 @@ type Server struct {
 	nextReq  int64
 	changed  chan struct{}
 	mux      *http.ServeMux
+
+	cert      *x509.Certificate // served over TLS (HTTPServer)
+	transport TransportStats
+	conns     map[net.Conn]*connInfo // open connections (HTTPServer)
+	connGen   int64                  // Reset generation, from 1
+	mpOpen    int                    // open connections counted in MPConnections
 }
 
 // NewServer returns an emulator handler.
@@ -83,45 +103,28 @@ func NewServer(opts *Options) (*Server, error) {
 		return nil, err
 	}
 	seed := cmp.Or(opts.Seed, 1)
-	if opts.MaxRecorded < 0 {
-		return nil, errors.New("ga4test: MaxRecorded must not be negative")
+	if opts.MaxRecorded < 0 || opts.MaxConcurrentStreams < 0 {
+		return nil, errors.New("ga4test: MaxRecorded and MaxConcurrentStreams must not be negative")
 	}
 	s := &Server{
-		max:      opts.MaxRecorded,
-		secrets:  opts.Secrets,
-		now:      opts.Now,
-		analyse:  analyseBody,
-		faults:   opts.Faults,
-		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		seenTIDs: map[string]int{},
-		changed:  make(chan struct{}),
+		max:        opts.MaxRecorded,
+		maxStreams: cmp.Or(opts.MaxConcurrentStreams, DefaultMaxConcurrentStreams),
+		http1Only:  opts.HTTP1Only,
+		conns:      map[net.Conn]*connInfo{},
+		connGen:    1,
+		secrets:    opts.Secrets,
+		now:        opts.Now,
+		analyse:    analyseBody,
+		faults:     opts.Faults,
+		rng:        rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		seenTIDs:   map[string]int{},
+		changed:    make(chan struct{}),
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	s.routes()
 	return s, nil
-}
-
-// TB is the part of testing.TB that Start needs.
-type TB interface {
-	Helper()
-	Fatalf(format string, args ...any)
-	Cleanup(func())
-}
-
-// Start runs a new emulator on an httptest server for the test's duration
-// and sets its URL (the base URL to give ga4.ClientConfig.Endpoint).
-func Start(tb TB, opts *Options) *Server {
-	tb.Helper()
-	s, err := NewServer(opts)
-	if err != nil {
-		tb.Fatalf("ga4test: %v", err)
-	}
-	ts := httptest.NewServer(s)
-	tb.Cleanup(ts.Close)
-	s.URL = ts.URL
-	return s
 }
 
 func (s *Server) routes() {
@@ -201,19 +204,20 @@ func (s *Server) Stats() Stats {
 	return s.stats
 }
 
-// Reset forgets every event, request, pending body and counter (faults
-// stay).
+// Reset forgets every event, request, pending body and counter, the
+// TransportStats too (faults stay; open connections stay open).
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.events, s.requests, s.pending, s.claimed, s.stats = nil, nil, nil, 0, Stats{}
 	s.nextSeq, s.nextReq = 0, 0
 	s.seenTIDs = map[string]int{}
+	s.resetTransportLocked()
 	s.notifyLocked()
 }
 
-// Changed returns a channel closed at the next change (a request answered
-// or a Reset). Call it again after it fires.
+// Changed returns a channel closed at the next change (a request answered,
+// a connection accepted or closed, a Reset). Call it again after it fires.
 func (s *Server) Changed() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -177,15 +177,15 @@ func TestFaultSharesAreSeededAndDeterministic(t *testing.T) {
 func TestFaultsOverHTTPAndValidation(t *testing.T) {
 	t.Parallel()
 	s := start(t, ga4test.Faults{})
-	req, err := http.NewRequest(http.MethodPut, s.URL+"/emulator/faults", strings.NewReader(`{"share_5xx":0.5,"latency":"20ms","next_429":2}`))
+	req, err := http.NewRequest(http.MethodPut, s.URL+"/emulator/faults", strings.NewReader(`{"share_5xx":0.5,"share_goaway":0.25,"latency":"20ms","next_429":2,"next_goaway":1}`))
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)
-	require.Equal(t, ga4test.Faults{Share5xx: 0.5, Latency: 20 * time.Millisecond, Next429: 2}, s.Faults())
+	require.Equal(t, ga4test.Faults{Share5xx: 0.5, ShareGoAway: 0.25, Latency: 20 * time.Millisecond, Next429: 2, NextGoAway: 1}, s.Faults())
 
-	for _, bad := range []string{`{"share_5xx":1.5}`, `{"latency":"soon"}`, `{"share_5xx":0.6,"share_429":0.6}`, `nope`} {
+	for _, bad := range []string{`{"share_5xx":1.5}`, `{"latency":"soon"}`, `{"share_5xx":0.6,"share_429":0.6}`, `{"share_goaway":0.6,"share_drop":0.6}`, `nope`} {
 		req, _ := http.NewRequest(http.MethodPut, s.URL+"/emulator/faults", strings.NewReader(bad))
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
