@@ -3,9 +3,7 @@ package delivery_test
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
@@ -57,23 +55,16 @@ func newBenchRig(b *testing.B, faults ga4test.Faults) *benchRig {
 			b.Fatal(err)
 		}
 	}
-	emu, err := ga4test.NewServer(&ga4test.Options{Faults: faults}) // keep all: a capped emulator copies its list per event
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(emu)
-	b.Cleanup(srv.Close)
+	opts := &ga4test.Options{Faults: faults} // keep all: a capped emulator copies its list per event
+	var emu *ga4test.Server
 	cc := ga4.ClientConfig{} // as the sidecar sends
 	if os.Getenv("GA4_OUTBOX_BENCH_TLS") == "1" {
-		srv.EnableHTTP2 = true
-		srv.StartTLS()
-		roots := x509.NewCertPool()
-		roots.AddCert(srv.Certificate())
-		cc.TLSConfig = &tls.Config{RootCAs: roots}
+		emu = ga4test.StartTLS(b, opts) // HTTP/2, 100 streams per connection, as Google
+		cc.TLSConfig = &tls.Config{RootCAs: emu.CertPool()}
 	} else {
-		srv.Start()
+		emu = ga4test.Start(b, opts)
 	}
-	cc.Endpoint = srv.URL
+	cc.Endpoint = emu.URL
 	client, err := ga4.NewClient(&cc)
 	if err != nil {
 		b.Fatal(err)
@@ -158,6 +149,10 @@ func (r *benchRig) drainOnce(b *testing.B, rows int) float64 {
 	b.StopTimer()
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(peakLimit()), "peak-limit")
+	ts := r.emu.TransportStats()
+	b.ReportMetric(float64(ts.MPConnections), "tcp-conns")
+	b.ReportMetric(float64(ts.Connections), "tcp-conns-dialled")
+	b.ReportMetric(float64(ts.MaxOpenMPConnections), "tcp-conns-max-open")
 	if err != nil || stats.Delivered != int64(rows) {
 		b.Fatalf("drain: %v, delivered %d of %d", err, stats.Delivered, rows)
 	}
