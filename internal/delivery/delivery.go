@@ -250,8 +250,8 @@ func (s *Sender) send(ctx context.Context, lease *outbox.Lease, p *property, r *
 	return err
 }
 
-// outcome says what a request's error tells the limiter: 429, 5xx and
-// timeouts are overload; an answer is a latency sample; a cancelled
+// outcome says what a request's error tells the limiter: 429 asks for
+// less; 5xx and timeouts may mean the endpoint struggles; an answer is a latency sample; a cancelled
 // request or a failed connection says nothing about load.
 func (s *Sender) outcome(ctx context.Context, err error) outcome {
 	var se *ga4.SendError
@@ -260,10 +260,10 @@ func (s *Sender) outcome(ctx context.Context, err error) outcome {
 		return outcomeOK
 	case ctx.Err() != nil:
 		return outcomeNone
-	case errors.As(err, &se) && (se.StatusCode == http.StatusTooManyRequests || se.StatusCode >= 500):
-		return outcomeOverload
-	case errors.Is(err, context.DeadlineExceeded):
-		return outcomeOverload
+	case errors.As(err, &se) && se.StatusCode == http.StatusTooManyRequests:
+		return outcomeThrottled
+	case se != nil && se.StatusCode >= 500, errors.Is(err, context.DeadlineExceeded):
+		return outcomeFailed
 	case se != nil && se.StatusCode != 0:
 		return outcomeOK
 	}

@@ -16,8 +16,10 @@ const (
 	outcomeNone outcome = iota
 	// outcomeOK is an answer: its latency is a sample.
 	outcomeOK
-	// outcomeOverload is a 429, a 5xx or a timeout: the endpoint struggles.
-	outcomeOverload
+	// outcomeThrottled is a 429: the endpoint asks for less.
+	outcomeThrottled
+	// outcomeFailed is a 5xx or a timeout: the endpoint may struggle.
+	outcomeFailed
 )
 
 // limiter caps the requests in flight at a limit that follows what the
@@ -27,8 +29,11 @@ const (
 // seen (the baseline, which drifts up slowly so that an endpoint that got
 // slower for good becomes the new normal):
 //
-//   - more than 5 % of the window overloaded (429, 5xx, timeouts): the
-//     limit shrinks to three quarters;
+//   - more than 5 % of the window answered 429, or a share of 5xx answers
+//     and timeouts above twice the usual share plus 5 % (or above half):
+//     the limit shrinks to three quarters (the usual share is learned, so
+//     an endpoint that fails a steady fraction of requests whatever the
+//     load is not starved; a surge of failures shrinks the limit);
 //   - latency above twice the baseline (plus 2 ms): it shrinks by a tenth;
 //   - latency within a quarter of the baseline (plus 2 ms), and the limit
 //     was used (half of it in flight at some point): it doubles until the
@@ -52,15 +57,16 @@ type limiter struct {
 	waiters   []chan struct{} // FIFO; closed when granted a permit
 	slowStart bool
 	baseline  time.Duration
+	failShare float64 // the usual share of 5xx and timeouts, learned
 	changedAt time.Time
 	win       window
 }
 
 // window accumulates the samples between two adjustments.
 type window struct {
-	n, overloads int
-	sum          time.Duration
-	peak         int // most requests in flight during the window
+	n, throttled, failed int
+	sum                  time.Duration
+	peak                 int // most requests in flight during the window
 }
 
 // newLimiter returns a limiter starting at initial, within [min, max].
@@ -113,7 +119,7 @@ func (p *permit) release(o outcome) {
 	defer l.mu.Unlock()
 	l.inflight--
 	if o != outcomeNone && !p.start.Before(l.changedAt) {
-		l.record(rtt, o == outcomeOverload)
+		l.record(rtt, o)
 	}
 	l.grant()
 }
@@ -150,16 +156,20 @@ func (l *limiter) grant() {
 
 const (
 	overloadShare = 0.05
+	maxFailShare  = 0.5 // failures above this share always shrink the limit
 	latencySlack  = 2 * time.Millisecond
 )
 
 // record adds a sample and adjusts the limit at the end of a window.
-func (l *limiter) record(rtt time.Duration, overloaded bool) {
+func (l *limiter) record(rtt time.Duration, o outcome) {
 	w := &l.win
 	w.n++
 	w.sum += rtt
-	if overloaded {
-		w.overloads++
+	switch o {
+	case outcomeThrottled:
+		w.throttled++
+	case outcomeFailed:
+		w.failed++
 	}
 	if w.n < max(8, l.cap()/4) {
 		return
@@ -170,8 +180,11 @@ func (l *limiter) record(rtt time.Duration, overloaded bool) {
 	} else {
 		l.baseline += (mean - l.baseline) / 64
 	}
+	failed := float64(w.failed) / float64(w.n)
+	surge := failed > min(2*l.failShare+overloadShare, maxFailShare)
+	l.failShare += (failed - l.failShare) / 8
 	switch {
-	case float64(w.overloads) > overloadShare*float64(w.n):
+	case float64(w.throttled) > overloadShare*float64(w.n) || surge:
 		l.shrink(0.75)
 	case mean > 2*l.baseline+latencySlack:
 		l.shrink(0.9)

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -67,25 +68,25 @@ func TestLimiter(t *testing.T) {
 	t.Run("ShrinksOnOverloadOncePerBurst", func(t *testing.T) {
 		t.Parallel()
 		l, c := newTestLimiter(1, 100, 1000)
-		// 100 requests in flight, all answered 503 together: one shrink,
+		// 100 requests in flight, all answered 429 together: one shrink,
 		// although they make four windows of 25.
-		round(t, l, c, 100, 40*time.Millisecond, outcomeOverload)
+		round(t, l, c, 100, 40*time.Millisecond, outcomeThrottled)
 		require.Equal(t, 75, l.Limit())
 	})
 
 	t.Run("ShrinksAgainWhileOverloadLasts", func(t *testing.T) {
 		t.Parallel()
 		l, c := newTestLimiter(4, 100, 1000)
-		require.Equal(t, []int{75, 56, 42, 31}, fill(t, l, c, 4, 40*time.Millisecond, outcomeOverload))
-		require.Equal(t, []int{23, 17, 12, 9, 6, 6, 4}, fill(t, l, c, 7, 40*time.Millisecond, outcomeOverload))
+		require.Equal(t, []int{75, 56, 42, 31}, fill(t, l, c, 4, 40*time.Millisecond, outcomeThrottled))
+		require.Equal(t, []int{23, 17, 12, 9, 6, 6, 4}, fill(t, l, c, 7, 40*time.Millisecond, outcomeThrottled))
 	})
 
-	t.Run("FewOverloadsAreTolerated", func(t *testing.T) {
+	t.Run("FewThrottlesAreTolerated", func(t *testing.T) {
 		t.Parallel()
 		l, c := newTestLimiter(1, 100, 1000)
-		// One 503 in a window of 25 answers is 4 %: still growing.
+		// One 429 in a window of 25 answers is 4 %: still growing.
 		for range 4 {
-			round(t, l, c, 1, 40*time.Millisecond, outcomeOverload)
+			round(t, l, c, 1, 40*time.Millisecond, outcomeThrottled)
 			round(t, l, c, 24, 40*time.Millisecond, outcomeOK)
 		}
 		round(t, l, c, 100, 40*time.Millisecond, outcomeOK)
@@ -112,10 +113,42 @@ func TestLimiter(t *testing.T) {
 	t.Run("GrowsBySquareRootAfterTheFirstShrink", func(t *testing.T) {
 		t.Parallel()
 		l, c := newTestLimiter(1, 100, 1000)
-		round(t, l, c, 100, 40*time.Millisecond, outcomeOverload)
+		round(t, l, c, 100, 40*time.Millisecond, outcomeThrottled)
 		require.Equal(t, 75, l.Limit())
 		c.advance(time.Millisecond)
 		require.Equal(t, []int{83, 92, 102}, fill(t, l, c, 3, 40*time.Millisecond, outcomeOK))
+	})
+
+	t.Run("ASurgeOfFailuresShrinksASteadyShareDoesNot", func(t *testing.T) {
+		t.Parallel()
+		l, c := newTestLimiter(4, 100, 1000)
+		// One answer in five is a 503, whatever the load: the first windows
+		// shrink the limit, then the share is learned as usual and the
+		// limit grows again.
+		failing := func() {
+			ps := make([]*permit, l.Limit())
+			for i := range ps {
+				ps[i], _ = l.acquire(context.Background())
+			}
+			c.advance(40 * time.Millisecond)
+			for i, p := range ps {
+				p.release(map[bool]outcome{true: outcomeFailed, false: outcomeOK}[i%5 == 0])
+			}
+		}
+		var seen []int
+		for range 12 {
+			failing()
+			seen = append(seen, l.Limit())
+		}
+		low := slices.Min(seen)
+		require.Less(t, low, 100, "the surge shrank the limit: %v", seen)
+		require.Greater(t, seen[len(seen)-1], low, "the steady share is learned: %v", seen)
+	})
+
+	t.Run("MostlyFailingAlwaysShrinks", func(t *testing.T) {
+		t.Parallel()
+		l, c := newTestLimiter(4, 100, 1000)
+		require.Equal(t, []int{75, 56, 42, 31, 23, 17, 12, 9}, fill(t, l, c, 8, 40*time.Millisecond, outcomeFailed))
 	})
 
 	t.Run("TimeoutsAndCancelsCount", func(t *testing.T) {
@@ -129,7 +162,7 @@ func TestLimiter(t *testing.T) {
 	t.Run("NeverBelowMinOrAboveMax", func(t *testing.T) {
 		t.Parallel()
 		l, c := newTestLimiter(10, 12, 20)
-		fill(t, l, c, 5, 40*time.Millisecond, outcomeOverload)
+		fill(t, l, c, 5, 40*time.Millisecond, outcomeThrottled)
 		require.Equal(t, 10, l.Limit())
 		c.advance(time.Millisecond)
 		fill(t, l, c, 10, 40*time.Millisecond, outcomeOK)
