@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -38,11 +39,26 @@ type bundle struct {
 	url  string // GA endpoint; the emulator unless replaced
 	// timeout bounds one request. Defaults to 5s.
 	timeout time.Duration
+	tls     *tls.Config // trusts the emulator over TLS; nil over plain HTTP
 }
 
 func setup(t *testing.T, faults ga4test.Faults) *bundle {
 	t.Helper()
-	emu := ga4test.Start(t, &ga4test.Options{
+	return setupWith(t, faults, ga4test.Start)
+}
+
+// setupTLS is setup with the emulator over TLS and HTTP/2, as Google's
+// endpoint.
+func setupTLS(t *testing.T, faults ga4test.Faults) *bundle {
+	t.Helper()
+	b := setupWith(t, faults, ga4test.StartTLS)
+	b.tls = &tls.Config{RootCAs: b.emu.CertPool()}
+	return b
+}
+
+func setupWith(t *testing.T, faults ga4test.Faults, start func(ga4test.TB, *ga4test.Options) *ga4test.Server) *bundle {
+	t.Helper()
+	emu := start(t, &ga4test.Options{
 		Secrets: map[string][]string{mainProperty: {secret}, otherProperty: {otherSecret}},
 		Faults:  faults,
 	})
@@ -66,7 +82,7 @@ func setup(t *testing.T, faults ga4test.Faults) *bundle {
 
 func (b *bundle) poller(t *testing.T) *outbox.Poller {
 	t.Helper()
-	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.url, Timeout: cmp.Or(b.timeout, 5*time.Second)})
+	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.url, Timeout: cmp.Or(b.timeout, 5*time.Second), TLSConfig: b.tls})
 	require.NoError(t, err)
 	sender, err := delivery.New(client, b.dcfg)
 	require.NoError(t, err)
@@ -380,4 +396,44 @@ func TestSlowEndpointShortLeaseSendsEachRowOnce(t *testing.T) {
 	st := b.emu.Stats()
 	require.Equal(t, 60, st.Accepted)
 	require.Zero(t, st.Duplicates)
+}
+
+// Over HTTP/2 a reset stream and a GOAWAY lose nothing: the reset request
+// is sent again at once (a duplicate GA absorbs, as the endpoint had read
+// it), and requests after a GOAWAY go out on a new connection.
+func TestHTTP2FaultsLoseNothing(t *testing.T) {
+	t.Parallel()
+	enqueueMany := func(t *testing.T, b *bundle, prefix string, n int) {
+		for i := range n {
+			c := conversion(fmt.Sprintf("%s-%d", prefix, i))
+			c.ClientID = fmt.Sprintf("%d.1673515099", 2000+i)
+			b.enqueue(t, c)
+		}
+	}
+
+	t.Run("ResetStream", func(t *testing.T) {
+		t.Parallel()
+		b := setupTLS(t, ga4test.Faults{NextDrop: 2})
+		enqueueMany(t, b, "T-rst", 10)
+		stats := b.drain(t)
+		require.Equal(t, int64(10), stats.Delivered)
+		st := b.emu.Stats()
+		require.Equal(t, 2, st.FaultsDrop)
+		require.Equal(t, 10, st.Accepted-st.Duplicates)
+		require.Equal(t, 12, b.emu.TransportStats().HTTP2Requests)
+	})
+
+	t.Run("GoAway", func(t *testing.T) {
+		t.Parallel()
+		b := setupTLS(t, ga4test.Faults{NextGoAway: 3})
+		b.dcfg.Concurrency = 1 // one request after another: each after a GOAWAY needs a new connection
+		enqueueMany(t, b, "T-goaway", 10)
+		stats := b.drain(t)
+		require.Equal(t, int64(10), stats.Delivered)
+		require.Zero(t, stats.Retried+stats.Failed)
+		st := b.emu.Stats()
+		require.Equal(t, 10, st.Accepted)
+		require.Zero(t, st.Duplicates)
+		require.Equal(t, 4, b.emu.TransportStats().MPConnections, "each GOAWAY ends its connection")
+	})
 }
