@@ -14,6 +14,7 @@ import (
 func (p *Poller) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
 	poke := func() {
+		p.cursor.rewind() // a wake-up may bring a row before the cursor
 		select {
 		case wake <- struct{}{}:
 		default:

@@ -42,16 +42,29 @@ SELECT id FROM ga4_outbox.events WHERE event_name = $1 AND transaction_id = $2`
 // leaves them claimable when the lease expires, and the claim stays a HOT
 // update where the page has room. $1 now, $3 lease end, $4 lease owner,
 // $5 lease token.
+//
+// Each part starts at the poller's cursor (cursor.go) instead of the head
+// of its index, so that it does not walk the entries that claimed and
+// marked rows leave behind until vacuum removes them: fresh after
+// ($6 deadline, $7 id), or among the rows without a deadline (they sort
+// last) after $7 when $6 is NULL; retried after ($8 retry_at, $9 id). A
+// NULL id reads that part from the head. Every claim is planned with its
+// arguments (see claim), so PostgreSQL folds the conditions of the unused
+// forms away and the cursor becomes the start of the index scan.
 const sqlClaim = `
 WITH fresh AS (
     SELECT id, deadline_at FROM ga4_outbox.events
      WHERE status = 'pending' AND retry_at IS NULL AND next_attempt_at <= $1
+       AND ($7::bigint IS NULL
+            OR ($6::timestamptz IS NOT NULL AND (deadline_at, id) > ($6, $7))
+            OR ($6 IS NULL AND deadline_at IS NULL AND id > $7))
      ORDER BY deadline_at, id
      LIMIT $2
      FOR UPDATE SKIP LOCKED
 ), retried AS (
     SELECT id, deadline_at FROM ga4_outbox.events
      WHERE status = 'pending' AND retry_at IS NOT NULL AND retry_at <= $1 AND next_attempt_at <= $1
+       AND ($9::bigint IS NULL OR (retry_at, id) > ($8::timestamptz, $9))
      ORDER BY retry_at, id
      LIMIT $2
      FOR UPDATE SKIP LOCKED
@@ -72,7 +85,8 @@ RETURNING e.id, e.attempts, e.event_name, COALESCE(e.transaction_id, ''),
           COALESCE(e.consent_analytics_storage, ''), COALESCE(e.consent_ad_user_data, ''),
           COALESCE(e.consent_ad_personalization, ''),
           e.session_event_at, e.occurred_at, e.created_at,
-          COALESCE(e.source, ''), COALESCE(e.measurement_id, '')`
+          COALESCE(e.source, ''), COALESCE(e.measurement_id, ''),
+          e.deadline_at, e.retry_at`
 
 // sqlMark records a batch's results in one statement, fenced by the lease
 // token: rows another worker has claimed since (this lease expired) are
