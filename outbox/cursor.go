@@ -20,16 +20,21 @@ import (
 // become claimable before the cursor:
 //
 //   - the last claim found fewer rows than it asked for (the cursor reached
-//     the end of what is claimable);
-//   - a wake-up arrived (NOTIFY, the Schedule, a retry falling due, a
-//     requeue): a new row may have an earlier deadline;
+//     the end of what is claimable now; an idle poller's claims, woken by
+//     NOTIFY, are such claims);
 //   - rewindEvery passed on the poller's clock since the last head claim:
-//     leases of rows the cursor went past expire, and enqueues committed
-//     while no poller waited for a NOTIFY may sort before the cursor.
+//     leases of rows the cursor went past expire, rows that a failed claim
+//     of another poller had locked are free again, and enqueues committed
+//     while no poller waited for a NOTIFY may sort before the cursor;
+//   - a NOTIFY arrived (a busy poller hears the ones another, idle poller
+//     asked for, and those of a requeue), at least rewindMin after the
+//     last head claim.
 //
 // rewindEvery grows with what a head claim costs (rewindCostFactor times
-// its duration) so that head claims take a bounded share of the claiming
-// time, between rewindMin and rewindMax.
+// its duration, between rewindMin and rewindMax), so that head claims take
+// at most about 2 % of the claiming time however many dead entries they
+// walk. Retries need no rewind: a retried row enters events_retry_idx at
+// its retry time, after every row that was due when the cursor moved.
 type cursor struct {
 	mu sync.Mutex
 	// fresh is the last claimed key of events_fresh_idx: (deadline_at, id)
@@ -48,12 +53,12 @@ type cursor struct {
 	}
 	headAt   time.Time     // the poller's clock at the last head claim
 	headCost time.Duration // how long the last head claim took
-	wake     bool          // a wake-up arrived since the last head claim
+	notified bool          // a NOTIFY arrived since the last head claim
 }
 
 const (
 	rewindMin        = time.Second
-	rewindMax        = 10 * time.Second
+	rewindMax        = 30 * time.Second
 	rewindCostFactor = 50
 )
 
@@ -67,10 +72,11 @@ type claimFrom struct {
 	head          bool // neither part reads from a cursor
 }
 
-// rewind makes the next claim read from the head.
-func (c *cursor) rewind() {
+// notify records a NOTIFY: the next claim at least rewindMin after the
+// last head claim reads from the head.
+func (c *cursor) notify() {
 	c.mu.Lock()
-	c.wake = true
+	c.notified = true
 	c.mu.Unlock()
 }
 
@@ -78,9 +84,10 @@ func (c *cursor) rewind() {
 func (c *cursor) from(now time.Time) claimFrom {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	since := now.Sub(c.headAt)
 	every := min(max(rewindMin, rewindCostFactor*c.headCost), rewindMax)
-	if c.wake || now.Sub(c.headAt) >= every || now.Before(c.headAt) {
-		c.fresh.ok, c.retried.ok, c.wake = false, false, false
+	if since >= every || since < 0 || (c.notified && since >= rewindMin) {
+		c.fresh.ok, c.retried.ok, c.notified = false, false, false
 	}
 	var f claimFrom
 	if c.fresh.ok {
@@ -117,14 +124,10 @@ func (c *cursor) advance(f claimFrom, keys []claimedKey, full bool, now time.Tim
 		c.headAt, c.headCost = now, took
 	}
 	if !full {
-		// The cursor reached the end of what is claimable now. A dated
-		// cursor goes on with the rows without a deadline, which sort after
-		// every dated row; otherwise the next claim reads from the head.
-		dated := c.fresh.ok && c.fresh.dated
+		// The cursor reached the end of what is claimable now: the next
+		// claim reads from the head (an idle poller that armed its notify
+		// gate must see rows committed before that, wherever they sort).
 		c.fresh.ok, c.retried.ok = false, false
-		if dated {
-			c.fresh.ok, c.fresh.dated, c.fresh.id = true, false, 0
-		}
 		return
 	}
 	for _, k := range keys {

@@ -14,7 +14,6 @@ import (
 func (p *Poller) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
 	poke := func() {
-		p.cursor.rewind() // a wake-up may bring a row before the cursor
 		select {
 		case wake <- struct{}{}:
 		default:
@@ -25,7 +24,8 @@ func (p *Poller) Run(ctx context.Context) error {
 	defer func() { stopBg(); bgWG.Wait() }()
 	bgWG.Go(func() { every(bg, p.sched, poke) })
 	if !p.cfg.DisableListen {
-		bgWG.Go(func() { p.listen(bg, poke) })
+		// A notified row may sort before the claim cursor.
+		bgWG.Go(func() { p.listen(bg, func() { p.cursor.notify(); poke() }) })
 	}
 	retry := newRetryTimer(poke)
 	defer retry.stop()
