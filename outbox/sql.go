@@ -162,6 +162,27 @@ var sqlPendingRows = `
 SELECT sum(n)::bigint, COALESCE(EXTRACT(EPOCH FROM now() - min(oldest))::float8, 0) FROM (` +
 	pendingParts(`count(*) AS n, min(created_at) AS oldest`) + `) AS p`
 
+// sqlVacuumHealth reads what keeps vacuum from cleaning the outbox table
+// (docs/VACUUM.md), from the statistics views only: the share of the
+// table's row versions that are dead; the age in seconds of the oldest
+// transaction of this database that holds a snapshot or a transaction id
+// (a long query, a session idle in transaction) or of the oldest prepared
+// transaction; and the age in transaction ids of the oldest xmin a
+// replication slot holds. Other roles' sessions show their xact_start only
+// to roles with pg_read_all_stats (pg_monitor); without it the age covers
+// the sidecar's own sessions and prepared transactions.
+const sqlVacuumHealth = `
+SELECT COALESCE((SELECT n_dead_tup::float8 / NULLIF(n_live_tup + n_dead_tup, 0)
+                   FROM pg_stat_user_tables WHERE relid = 'ga4_outbox.events'::regclass), 0),
+       GREATEST(
+         COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(xact_start))::float8 FROM pg_stat_activity
+                    WHERE datname = current_database() AND pid <> pg_backend_pid()
+                      AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL)), 0),
+         COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(prepared))::float8 FROM pg_prepared_xacts
+                    WHERE database = current_database()), 0)),
+       COALESCE((SELECT max(age(xmin))::float8 FROM pg_replication_slots
+                  WHERE xmin IS NOT NULL AND (database IS NULL OR database = current_database())), 0)`
+
 // sqlFinishedRows counts the finished rows by status: the whole table, so
 // the rows metric refreshes it at most every finishedRowsEvery.
 const sqlFinishedRows = `
