@@ -14,6 +14,15 @@ func (p *Poller) Claim(ctx context.Context) (*Batch, error) { return p.claim(ctx
 // Len is the number of rows in the batch.
 func (b *Batch) Len() int { return len(b.rows) }
 
+// TransactionIDs lists the batch's transaction ids in the order claimed.
+func (b *Batch) TransactionIDs() []string {
+	ids := make([]string, len(b.rows))
+	for i := range b.rows {
+		ids[i] = b.rows[i].TransactionID
+	}
+	return ids
+}
+
 // MarkAll records res for every row of b and returns the rows whose lease
 // was lost.
 func (p *Poller) MarkAll(ctx context.Context, b *Batch, res Result) (int, error) {

@@ -70,14 +70,20 @@ var (
 		"Age of the oldest pending row (0 when none is pending).", nil, nil)
 	scrapeErrDesc = prometheus.NewDesc(metricsNamespace+"_rows_scrape_error",
 		"1 when the last scrape could not query the outbox.", nil, nil)
+	deadDesc = prometheus.NewDesc(metricsNamespace+"_dead_tuples_ratio",
+		"Share of the outbox table's row versions that are dead and not yet removed by vacuum (statistics).", nil, nil)
+	snapshotDesc = prometheus.NewDesc(metricsNamespace+"_oldest_snapshot_age_seconds",
+		"Age of the oldest transaction of the database that holds back vacuum (open snapshot, transaction id or prepared transaction).", nil, nil)
+	slotDesc = prometheus.NewDesc(metricsNamespace+"_replication_slot_xmin_age",
+		"Transaction ids since the oldest xmin a replication slot holds back (0 when none).", nil, nil)
 )
 
 // finishedRowsEvery is how long the rows metric keeps its counts of
 // delivered, failed and skipped rows before counting them again.
 const finishedRowsEvery = time.Minute
 
-// rowsCollector reports row counts by status and the oldest pending row's
-// age. Pending rows are counted on every scrape (a partial index holds
+// rowsCollector reports row counts by status, the oldest pending row's
+// age and what holds vacuum back (sqlVacuumHealth). Pending rows are counted on every scrape (a partial index holds
 // them); the finished ones need a pass over the whole table, so their counts
 // are refreshed at most every finishedRowsEvery. Each query is bounded by a
 // 5 s timeout.
@@ -94,6 +100,9 @@ func (c *rowsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- rowsDesc
 	ch <- oldestDesc
 	ch <- scrapeErrDesc
+	ch <- deadDesc
+	ch <- snapshotDesc
+	ch <- slotDesc
 }
 
 func (c *rowsCollector) Collect(ch chan<- prometheus.Metric) {
@@ -105,6 +114,10 @@ func (c *rowsCollector) Collect(ch chan<- prometheus.Metric) {
 	var finished map[string]int64
 	if err == nil {
 		finished, err = c.finishedRows(ctx)
+	}
+	var dead, snapshotAge, slotAge float64
+	if err == nil {
+		err = c.db.QueryRow(ctx, sqlVacuumHealth).Scan(&dead, &snapshotAge, &slotAge)
 	}
 	failed := 0.0
 	if err != nil {
@@ -119,6 +132,9 @@ func (c *rowsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(rowsDesc, prometheus.GaugeValue, float64(finished[s]), s)
 	}
 	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, oldest)
+	ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, dead)
+	ch <- prometheus.MustNewConstMetric(snapshotDesc, prometheus.GaugeValue, snapshotAge)
+	ch <- prometheus.MustNewConstMetric(slotDesc, prometheus.GaugeValue, slotAge)
 }
 
 // finishedRows returns the counts of finished rows, counting them again

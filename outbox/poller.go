@@ -35,6 +35,12 @@ type Poller struct {
 	stats    Stats
 	progress func(Stats) // Drain's, nil otherwise
 
+	// cursor is where the next claim starts reading the claim indexes
+	// (cursor.go); keyBuf holds the claimed keys for it. Only the claiming
+	// goroutine uses keyBuf.
+	cursor cursor
+	keyBuf []claimedKey
+
 	// rowBufs holds *[]Row of capacity BatchSize for claims to reuse: a
 	// fresh one per claim was 300 kB of garbage even when the claim found
 	// one row (a trickle claims hundreds of times a second).

@@ -24,7 +24,8 @@ func (p *Poller) Run(ctx context.Context) error {
 	defer func() { stopBg(); bgWG.Wait() }()
 	bgWG.Go(func() { every(bg, p.sched, poke) })
 	if !p.cfg.DisableListen {
-		bgWG.Go(func() { p.listen(bg, poke) })
+		// A notified row may sort before the claim cursor.
+		bgWG.Go(func() { p.listen(bg, func() { p.cursor.notify(); poke() }) })
 	}
 	retry := newRetryTimer(poke)
 	defer retry.stop()

@@ -42,16 +42,29 @@ SELECT id FROM ga4_outbox.events WHERE event_name = $1 AND transaction_id = $2`
 // leaves them claimable when the lease expires, and the claim stays a HOT
 // update where the page has room. $1 now, $3 lease end, $4 lease owner,
 // $5 lease token.
+//
+// Each part starts at the poller's cursor (cursor.go) instead of the head
+// of its index, so that it does not walk the entries that claimed and
+// marked rows leave behind until vacuum removes them: fresh after
+// ($6 deadline, $7 id), or among the rows without a deadline (they sort
+// last) after $7 when $6 is NULL; retried after ($8 retry_at, $9 id). A
+// NULL id reads that part from the head. Every claim is planned with its
+// arguments (see claim), so PostgreSQL folds the conditions of the unused
+// forms away and the cursor becomes the start of the index scan.
 const sqlClaim = `
 WITH fresh AS (
     SELECT id, deadline_at FROM ga4_outbox.events
      WHERE status = 'pending' AND retry_at IS NULL AND next_attempt_at <= $1
+       AND ($7::bigint IS NULL
+            OR ($6::timestamptz IS NOT NULL AND (deadline_at, id) > ($6, $7))
+            OR ($6 IS NULL AND deadline_at IS NULL AND id > $7))
      ORDER BY deadline_at, id
      LIMIT $2
      FOR UPDATE SKIP LOCKED
 ), retried AS (
     SELECT id, deadline_at FROM ga4_outbox.events
      WHERE status = 'pending' AND retry_at IS NOT NULL AND retry_at <= $1 AND next_attempt_at <= $1
+       AND ($9::bigint IS NULL OR (retry_at, id) > ($8::timestamptz, $9))
      ORDER BY retry_at, id
      LIMIT $2
      FOR UPDATE SKIP LOCKED
@@ -72,7 +85,8 @@ RETURNING e.id, e.attempts, e.event_name, COALESCE(e.transaction_id, ''),
           COALESCE(e.consent_analytics_storage, ''), COALESCE(e.consent_ad_user_data, ''),
           COALESCE(e.consent_ad_personalization, ''),
           e.session_event_at, e.occurred_at, e.created_at,
-          COALESCE(e.source, ''), COALESCE(e.measurement_id, '')`
+          COALESCE(e.source, ''), COALESCE(e.measurement_id, ''),
+          e.deadline_at, e.retry_at`
 
 // sqlMark records a batch's results in one statement, fenced by the lease
 // token: rows another worker has claimed since (this lease expired) are
@@ -147,6 +161,27 @@ SELECT count(*), COALESCE(max(id), $1) FROM gone`
 var sqlPendingRows = `
 SELECT sum(n)::bigint, COALESCE(EXTRACT(EPOCH FROM now() - min(oldest))::float8, 0) FROM (` +
 	pendingParts(`count(*) AS n, min(created_at) AS oldest`) + `) AS p`
+
+// sqlVacuumHealth reads what keeps vacuum from cleaning the outbox table
+// (docs/VACUUM.md), from the statistics views only: the share of the
+// table's row versions that are dead; the age in seconds of the oldest
+// transaction of this database that holds a snapshot or a transaction id
+// (a long query, a session idle in transaction) or of the oldest prepared
+// transaction; and the age in transaction ids of the oldest xmin a
+// replication slot holds. Other roles' sessions show their xact_start only
+// to roles with pg_read_all_stats (pg_monitor); without it the age covers
+// the sidecar's own sessions and prepared transactions.
+const sqlVacuumHealth = `
+SELECT COALESCE((SELECT n_dead_tup::float8 / NULLIF(n_live_tup + n_dead_tup, 0)
+                   FROM pg_stat_user_tables WHERE relid = 'ga4_outbox.events'::regclass), 0),
+       GREATEST(
+         COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(xact_start))::float8 FROM pg_stat_activity
+                    WHERE datname = current_database() AND pid <> pg_backend_pid()
+                      AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL)), 0),
+         COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(prepared))::float8 FROM pg_prepared_xacts
+                    WHERE database = current_database()), 0)),
+       COALESCE((SELECT max(age(xmin))::float8 FROM pg_replication_slots
+                  WHERE xmin IS NOT NULL AND (database IS NULL OR database = current_database())), 0)`
 
 // sqlFinishedRows counts the finished rows by status: the whole table, so
 // the rows metric refreshes it at most every finishedRowsEvery.
