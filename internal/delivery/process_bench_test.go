@@ -34,8 +34,10 @@ import (
 // TLS with HTTP/2: GA4_OUTBOX_BENCH_TLS=1 serves the emulator over https
 // (--tls; the drain trusts it through SSL_CERT_FILE) and
 // GA4_OUTBOX_BENCH_LATENCY=40ms delays each answer (--latency). In that
-// mode the drain runs its default config (only the endpoint and the ids
-// set) unless BENCH_BATCH or BENCH_CONCURRENCY say otherwise. The
+// mode, as on loopback, the drain runs its default config (only the
+// endpoint, the ids and database.max_conns 8 set) unless BENCH_BATCH or
+// BENCH_CONCURRENCY say otherwise; GA4_OUTBOX_BENCH_BIN runs another
+// build of the binary (an older commit's) instead of this tree's. The
 // emulator's counters are reported too: requests, requests per row,
 // duplicates, the requests over HTTP/2, and the TCP connections the drain
 // dialled (tcp-conns-dialled), those that carried requests (tcp-conns)
@@ -52,7 +54,7 @@ func BenchmarkDrainProcess(b *testing.B) {
 		r.pool = openPool(b, dbURL)
 		r.fill(b, rows)
 		cfg := filepath.Join(b.TempDir(), "config.yaml")
-		writeBenchConfig(b, cfg, knobs.network())
+		writeBenchConfig(b, cfg)
 		cmd := exec.Command(bin, "drain", "--timeout", "60m")
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "GA4_MEASUREMENT_ID=G-BENCH1234",
 			"GA4_API_SECRET=bench-secret", "GA4_ENDPOINT="+emu.url, "GA4_OUTBOX_CONFIG="+cfg)
@@ -129,6 +131,9 @@ func watchPeakRSS(pid int) func() int64 {
 
 func buildBinary(b *testing.B) string {
 	b.Helper()
+	if bin := os.Getenv("GA4_OUTBOX_BENCH_BIN"); bin != "" { // another build, e.g. an older commit's
+		return bin
+	}
 	bin := filepath.Join(b.TempDir(), "ga4-outbox")
 	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/ga4-outbox").CombinedOutput()
 	if err != nil {
@@ -257,23 +262,19 @@ func (e *emulatorProcess) stats(b *testing.B) emulatorCounters {
 	return st
 }
 
-// writeBenchConfig writes the drain's config: in the network mode the
-// defaults, otherwise the loopback figures' settings (max_conns 8, batch
-// 1000, concurrency 32); BENCH_BATCH and BENCH_CONCURRENCY override either.
-func writeBenchConfig(b *testing.B, path string, network bool) {
+// writeBenchConfig writes the drain's config: database.max_conns 8 and the
+// poller's defaults; BENCH_BATCH and BENCH_CONCURRENCY override those.
+func writeBenchConfig(b *testing.B, path string) {
 	b.Helper()
-	cfg := fmt.Sprintf("database:\n  max_conns: 8\npoller:\n  batch_size: %d\n  concurrency: %d\n",
-		envInt("BENCH_BATCH", 1000), envInt("BENCH_CONCURRENCY", 32))
-	if network {
-		cfg = ""
-		for _, k := range []struct{ env, key string }{{"BENCH_BATCH", "batch_size"}, {"BENCH_CONCURRENCY", "concurrency"}} {
-			if n := envInt(k.env, 0); n > 0 {
-				cfg += fmt.Sprintf("  %s: %d\n", k.key, n)
-			}
+	cfg := "database:\n  max_conns: 8\n" // the poller at its defaults unless BENCH_* say otherwise
+	var poller string
+	for _, k := range []struct{ env, key string }{{"BENCH_BATCH", "batch_size"}, {"BENCH_CONCURRENCY", "concurrency"}} {
+		if n := envInt(k.env, 0); n > 0 {
+			poller += fmt.Sprintf("  %s: %d\n", k.key, n)
 		}
-		if cfg != "" {
-			cfg = "poller:\n" + cfg
-		}
+	}
+	if poller != "" {
+		cfg += "poller:\n" + poller
 	}
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		b.Fatal(err)
