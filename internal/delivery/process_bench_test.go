@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -36,8 +37,9 @@ import (
 // GA4_OUTBOX_BENCH_LATENCY=40ms delays each answer (--latency). In that
 // mode, as on loopback, the drain runs its default config (only the
 // endpoint, the ids and database.max_conns 8 set) unless BENCH_BATCH or
-// BENCH_CONCURRENCY say otherwise; GA4_OUTBOX_BENCH_BIN runs another
-// build of the binary (an older commit's) instead of this tree's. The
+// BENCH_CONCURRENCY say otherwise; GA4_OUTBOX_BENCH_BIN drains with
+// another build of the binary (an older commit's; the emulator stays this
+// tree's). The
 // emulator's counters are reported too: requests, requests per row,
 // duplicates, the requests over HTTP/2, and the TCP connections the drain
 // dialled (tcp-conns-dialled), those that carried requests (tcp-conns)
@@ -55,7 +57,7 @@ func BenchmarkDrainProcess(b *testing.B) {
 		r.fill(b, rows)
 		cfg := filepath.Join(b.TempDir(), "config.yaml")
 		writeBenchConfig(b, cfg)
-		cmd := exec.Command(bin, "drain", "--timeout", "60m")
+		cmd := exec.Command(cmp.Or(os.Getenv("GA4_OUTBOX_BENCH_BIN"), bin), "drain", "--timeout", "60m")
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "GA4_MEASUREMENT_ID=G-BENCH1234",
 			"GA4_API_SECRET=bench-secret", "GA4_ENDPOINT="+emu.url, "GA4_OUTBOX_CONFIG="+cfg)
 		if emu.certFile != "" {
@@ -131,9 +133,6 @@ func watchPeakRSS(pid int) func() int64 {
 
 func buildBinary(b *testing.B) string {
 	b.Helper()
-	if bin := os.Getenv("GA4_OUTBOX_BENCH_BIN"); bin != "" { // another build, e.g. an older commit's
-		return bin
-	}
 	bin := filepath.Join(b.TempDir(), "ga4-outbox")
 	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/ga4-outbox").CombinedOutput()
 	if err != nil {
