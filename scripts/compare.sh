@@ -6,8 +6,9 @@
 # to compare (docs/PERFORMANCE.md). Needs TEST_DATABASE_URL (the Makefile
 # sets it for a local PostgreSQL). Run nothing else meanwhile.
 #
-# MODE=loopback (the default): plaintext HTTP/1.1 on loopback, ROWS
-# defaults to 100,000, River runs its default workers.
+# MODE=loopback (the default): plaintext HTTP/1.1 on loopback (H2C=1: the
+# drain speaks HTTP/2 without TLS, ga4.cleartext_http2), ROWS defaults to
+# 100,000, River runs its default workers.
 # MODE=net (or NET=1): the emulator stands in for Google's endpoint, tens
 # of ms away over TLS with HTTP/2: --tls and --latency ${LATENCY:-40ms};
 # ROWS defaults to 20,000; River runs ${WORKERS:-200} workers; the drain
@@ -62,7 +63,7 @@ drain_bench() {
 
 loopback_pair() {
   local drain river
-  drain=$(drain_bench env | metric events/s)
+  drain=$(drain_bench env GA4_OUTBOX_BENCH_H2C="${H2C:-}" | metric events/s)
   river=$("$dir/jobqueue" -db "$TEST_DATABASE_URL" -emulator "$url" -jobs "$rows" |
     sed -n 's/.*jobs\/s=\([0-9]*\).*/\1/p')
   awk -v i="$1" -v d="$drain" -v r="$river" \

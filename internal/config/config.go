@@ -68,6 +68,10 @@ type GA4 struct {
 	// default to https endpoints) each carries up to 100 requests at
 	// Google; over HTTP/1.1 it caps the requests in flight. Defaults to 16.
 	MaxConnections int `yaml:"max_connections"`
+	// CleartextHTTP2 speaks HTTP/2 without TLS (h2c) to an http:// endpoint
+	// that supports it, such as the emulator; every request fails against
+	// one that speaks only HTTP/1.1. Defaults to false.
+	CleartextHTTP2 bool `yaml:"cleartext_http2"`
 	// Properties are further GA4 properties that rows may route to with
 	// their measurement_id column. A row naming a property not listed here
 	// (nor the default) is skipped as unknown_property.

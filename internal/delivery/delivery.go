@@ -140,7 +140,7 @@ func (s *Sender) register(reg prometheus.Registerer) error {
 // flight).
 func FromConfig(cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) (*Sender, error) {
 	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: cfg.GA4.Endpoint, Region: cfg.GA4.Region,
-		Timeout: cfg.GA4.Timeout.D(), MaxConnsPerHost: cfg.GA4.MaxConnections})
+		Timeout: cfg.GA4.Timeout.D(), MaxConnsPerHost: cfg.GA4.MaxConnections, CleartextHTTP2: cfg.GA4.CleartextHTTP2})
 	if err != nil {
 		return nil, fmt.Errorf("delivery: %w", err)
 	}

@@ -262,7 +262,9 @@ func (e *emulatorProcess) stats(b *testing.B) emulatorCounters {
 }
 
 // writeBenchConfig writes the drain's config: database.max_conns 8 and the
-// poller's defaults; BENCH_BATCH and BENCH_CONCURRENCY override those.
+// poller's defaults; BENCH_BATCH and BENCH_CONCURRENCY override those, and
+// GA4_OUTBOX_BENCH_H2C=1 sets ga4.cleartext_http2 (HTTP/2 to the plaintext
+// emulator).
 func writeBenchConfig(b *testing.B, path string) {
 	b.Helper()
 	cfg := "database:\n  max_conns: 8\n" // the poller at its defaults unless BENCH_* say otherwise
@@ -274,6 +276,9 @@ func writeBenchConfig(b *testing.B, path string) {
 	}
 	if poller != "" {
 		cfg += "poller:\n" + poller
+	}
+	if os.Getenv("GA4_OUTBOX_BENCH_H2C") == "1" { // loopback: HTTP/2 without TLS to the emulator
+		cfg += "ga4:\n  cleartext_http2: true\n"
 	}
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		b.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ga4-outbox/ga4-outbox/ga4"
+	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
@@ -246,4 +247,22 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.w.Write(p)
+}
+
+// ga4.cleartext_http2 speaks HTTP/2 without TLS to an endpoint that
+// accepts it, as the emulator does.
+func TestFromConfigCleartextHTTP2(t *testing.T) {
+	t.Parallel()
+	emu := ga4test.Start(t, nil)
+	cfg, err := config.Parse([]byte("ga4:\n  cleartext_http2: true\n"), func(k string) string {
+		return map[string]string{"GA4_MEASUREMENT_ID": mainProperty, "GA4_API_SECRET": secret, "GA4_ENDPOINT": emu.URL}[k]
+	})
+	require.NoError(t, err)
+	s, err := delivery.FromConfig(cfg, nil, nil)
+	require.NoError(t, err)
+	res := s.Send(context.Background(), sendRows(3, "h2c"))
+	for _, r := range res {
+		require.Equal(t, outbox.StatusDelivered, r.Status, r.Error)
+	}
+	require.Equal(t, 3, emu.TransportStats().HTTP2Requests)
 }
