@@ -1,5 +1,7 @@
 package ga4
 
+import "encoding/json"
+
 // Batch is one HTTP request's worth of events for one client: at most
 // MaxEventsPerRequest events and an encoded body smaller than MaxBodyBytes.
 type Batch[K any] struct {
@@ -110,8 +112,9 @@ func keyAt[K any](keys []K, i int) K {
 	return zero
 }
 
+// eventLen is the encoded size of e inside a request's events list.
 func eventLen(e *Event) int {
-	b, err := appendEvent(nil, e)
+	b, err := json.Marshal(e)
 	if err != nil {
 		return MaxBodyBytes
 	}
@@ -124,6 +127,6 @@ func requestOverhead(r *Request, props map[string]UserProperty) int {
 	empty := *r
 	empty.Events = nil
 	empty.UserProperties = props
-	b, _ := appendRequest(nil, &empty)
+	b, _ := json.Marshal(&empty)
 	return len(b)
 }
