@@ -6,6 +6,7 @@
 // the sidecar listens on, secrets come from Secrets and environment files,
 // the Dockerfile runs `run` as non-root, and the alert rules read only
 // metrics the sidecar registers (prometheus/rulecheck, a module of its own,
-// parses them with Prometheus's rule parser).
+// parses them with Prometheus's rule parser), and so does the Grafana
+// dashboard (grafana/).
 // docs/DEPLOYMENT.md shows each file in use.
 package deploy
