@@ -124,3 +124,10 @@ func TestDockerfileRuntime(t *testing.T) {
 	require.Equal(t, strconv.Itoa(img.Expose[0]), port, "EXPOSE is the metrics server's default port")
 	require.True(t, subcommands(t)[img.Cmd[0]])
 }
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err)
+	return n
+}
