@@ -17,6 +17,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
+	"github.com/ga4-outbox/ga4-outbox/reconcile"
 )
 
 // ruleFile is a Prometheus rule file, as far as the test reads it.
@@ -58,21 +59,47 @@ func (n nameRecorder) MustRegister(cs ...prometheus.Collector) {
 
 func (n nameRecorder) Unregister(prometheus.Collector) bool { return false }
 
-// pollerMetrics lists the metric names the sidecar's poller and its
-// sender register (no database is reached: the pool connects lazily).
-func pollerMetrics(t *testing.T) nameRecorder {
+// registerPoller registers the metrics of the sidecar's poller and its
+// sender on reg, as `run` does (no database is reached: the pool connects
+// lazily, and a scrape of the row gauges reports the error).
+func registerPoller(t *testing.T, reg prometheus.Registerer) {
 	t.Helper()
 	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none")
 	require.NoError(t, err)
-	defer pool.Close()
-	names := nameRecorder{}
+	t.Cleanup(pool.Close)
 	cfg := config.Default()
 	cfg.GA4.MeasurementID, cfg.GA4.APISecret = "G-TEST123", "secret"
-	sender, err := delivery.FromConfig(cfg, nil, names)
+	sender, err := delivery.FromConfig(cfg, nil, reg)
 	require.NoError(t, err)
-	_, err = outbox.New(pool, sender, &outbox.Config{Registerer: names})
+	_, err = outbox.New(pool, sender, &outbox.Config{Registerer: reg})
 	require.NoError(t, err)
+}
+
+// pollerMetrics lists the metric names the sidecar's poller and its
+// sender register.
+func pollerMetrics(t *testing.T) nameRecorder {
+	t.Helper()
+	names := nameRecorder{}
+	registerPoller(t, names)
 	return names
+}
+
+// sidecarMetrics lists every ga4_outbox metric `run` serves: the poller's,
+// the sender's and the nightly report's (reconcile.NewMetrics).
+func sidecarMetrics(t *testing.T) nameRecorder {
+	t.Helper()
+	names := pollerMetrics(t)
+	names.MustRegister(reconcile.NewMetrics().Collectors()...)
+	return names
+}
+
+// seriesMetric returns the metric a series name belongs to: a histogram's
+// _bucket, _sum and _count series belong to the histogram.
+func seriesMetric(series string) string {
+	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+		series = strings.TrimSuffix(series, suffix)
+	}
+	return series
 }
 
 // TestOperationsListsEveryMetric: the metrics table of docs/OPERATIONS.md
@@ -94,7 +121,7 @@ func TestOperationsListsEveryMetric(t *testing.T) {
 }
 
 // TestAlertRules: every rule of deploy/prometheus/alerts.yaml reads only
-// metrics the poller registers, waits a Prometheus duration, has a
+// metrics the sidecar registers, waits a Prometheus duration, has a
 // severity and says what happened and what to do.
 func TestAlertRules(t *testing.T) {
 	raw, err := os.ReadFile("prometheus/alerts.yaml")
@@ -102,7 +129,7 @@ func TestAlertRules(t *testing.T) {
 	var rf ruleFile
 	require.NoError(t, yaml.Unmarshal(raw, &rf))
 	require.Len(t, rf.Groups, 1)
-	names := pollerMetrics(t)
+	names := sidecarMetrics(t)
 	metric := regexp.MustCompile(`ga4_outbox_[a-z_]+`)
 	seen := map[string]bool{}
 	for _, r := range rf.Groups[0].Rules {
@@ -113,8 +140,7 @@ func TestAlertRules(t *testing.T) {
 			used := metric.FindAllString(r.Expr, -1)
 			require.NotEmpty(t, used, "the expression reads a ga4_outbox metric")
 			for _, m := range used {
-				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_sum"), "_count")
-				require.True(t, names[base], "%s is not a metric the poller registers", m)
+				require.True(t, names[seriesMetric(m)], "%s is not a metric the sidecar registers", m)
 			}
 			require.Equal(t, strings.Count(r.Expr, "("), strings.Count(r.Expr, ")"), "balanced parentheses")
 			if r.For != "" {

@@ -44,10 +44,11 @@ type (
 		} `yaml:"spec"`
 	}
 	container struct {
-		Name  string   `yaml:"name"`
-		Image string   `yaml:"image"`
-		Args  []string `yaml:"args"`
-		Env   []struct {
+		Name    string   `yaml:"name"`
+		Image   string   `yaml:"image"`
+		Command []string `yaml:"command"`
+		Args    []string `yaml:"args"`
+		Env     []struct {
 			Name      string `yaml:"name"`
 			Value     string `yaml:"value"`
 			ValueFrom *struct {
@@ -65,8 +66,12 @@ type (
 		ReadinessProbe  *probe `yaml:"readinessProbe"`
 		SecurityContext struct {
 			RunAsUser                int  `yaml:"runAsUser"`
+			RunAsGroup               int  `yaml:"runAsGroup"`
 			AllowPrivilegeEscalation bool `yaml:"allowPrivilegeEscalation"`
 			ReadOnlyRootFilesystem   bool `yaml:"readOnlyRootFilesystem"`
+			Capabilities             struct {
+				Drop []string `yaml:"drop"`
+			} `yaml:"capabilities"`
 		} `yaml:"securityContext"`
 		VolumeMounts []struct {
 			Name      string `yaml:"name"`

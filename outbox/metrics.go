@@ -38,7 +38,7 @@ func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer, now func() time.Tim
 		sendDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metricsNamespace, Name: "send_duration_seconds",
 			Help: "Time to send one claimed batch through the Sender.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metricsNamespace, Name: "delivery_lag_seconds",
-			Help: "Event time (in-session time, else business time) to delivery.", Buckets: prometheus.ExponentialBuckets(0.01, 3, 14)}),
+			Help: "Event time (in-session time, else business time) to delivery.", Buckets: lagBuckets}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metricsNamespace, Name: "claimed_batch_size",
 			Help: "Rows per claimed batch.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
 	}
@@ -62,6 +62,12 @@ func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer, now func() time.Tim
 	}
 	return m, nil
 }
+
+// lagBuckets are the delivery lag histogram's bounds in seconds: from 10 ms
+// to GA4's 24 h session limit, through the 15 min of the PendingTooOld
+// alert. Written out, as ExponentialBuckets' products print with float
+// noise in the le labels (7.290000000000001).
+var lagBuckets = []float64{0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 60, 300, 900, 3600, 14400, 86400}
 
 var (
 	rowsDesc = prometheus.NewDesc(metricsNamespace+"_rows", "Outbox rows by status (pending counted on every scrape, the others at most once a minute).",

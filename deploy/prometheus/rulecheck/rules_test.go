@@ -1,9 +1,10 @@
 // Package rulecheck validates deploy/prometheus/alerts.yaml with
 // Prometheus's own rule-file parser: every expression must parse as PromQL
-// and every annotation as a template, as `promtool check rules` does. It is
+// and every annotation as a template, as `promtool check rules` does. It
+// also parses the queries of the Grafana dashboard (deploy/grafana). It is
 // a separate module so that Prometheus's dependency tree stays out of the
 // sidecar's; `make test` runs it. (deploy's own tests check that the rules
-// read only metrics the sidecar registers.)
+// and panels read only metrics the sidecar registers.)
 package rulecheck
 
 import (
