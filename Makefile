@@ -23,6 +23,7 @@ test: ## gofmt check, go vet, go test -race ./..., the alert rules checked by Pr
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags containers ./cmd/...
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 	cd deploy/prometheus/rulecheck && $(GO) test -count=1 ./...
 

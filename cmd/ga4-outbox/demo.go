@@ -26,10 +26,16 @@ const demoUsage = `[--orders N] [--seed S] [--database NAME]
 
 The whole loop on one machine: creates its own database (default
 ga4_outbox_demo, dropped and recreated, nothing else touched) on DATABASE_URL's
-server, else the local PostgreSQL on 127.0.0.1:5432, else a testcontainers
-PostgreSQL; starts the GA4 emulator in process; enqueues a day of orders from
-several code paths; delivers them; prints the attribution report and checks
-it against what was generated.`
+server, else the local PostgreSQL on 127.0.0.1:5432 ($GA4_OUTBOX_PG_PROBE),
+else a throwaway cluster started from the local PostgreSQL binaries and
+removed at the end; starts the GA4 emulator in process; enqueues a day of
+orders from several code paths; delivers them; prints the attribution report
+and checks it against what was generated.`
+
+// demoContainer starts the demo's PostgreSQL container when nothing else is
+// available. It is nil unless the binary is built with -tags containers
+// (demo_containers.go): the default binary links no container runtime.
+var demoContainer demo.StartFunc
 
 const (
 	demoMeasurementID = "G-DEMO2026"
@@ -48,13 +54,13 @@ func runDemo(ctx context.Context, e *env) error {
 		return usageError{fmt.Errorf("demo: --orders %d: must be between 1 and 100000", *orders)}
 	}
 	start := time.Now()
-	adminURL, how, stopServer, err := demo.Server(ctx, e.getenv)
-	defer stopServer()
+	srv, err := demo.Server(ctx, e.getenv, demoContainer)
+	defer srv.Stop()
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "PostgreSQL: %s; database %s (recreated)\n", how, *dbName)
-	dbURL, err := demo.CreateDatabase(ctx, adminURL, *dbName)
+	fmt.Fprintf(e.stdout, "PostgreSQL: %s; database %s (recreated)\n", srv.How, *dbName)
+	dbURL, err := demo.CreateDatabase(ctx, srv.AdminURL, *dbName)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -62,8 +68,12 @@ func runDemo(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\nDone in %s. Explore: DATABASE_URL=%s ga4-outbox status\n",
-		time.Since(start).Round(100*time.Millisecond), redactURL(dbURL))
+	took := time.Since(start).Round(100 * time.Millisecond)
+	if srv.Throwaway {
+		fmt.Fprintf(e.stdout, "\nDone in %s. The throwaway PostgreSQL is removed now; run one to keep the data and explore it.\n", took)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "\nDone in %s. Explore: DATABASE_URL=%s ga4-outbox status\n", took, redactURL(dbURL))
 	return nil
 }
 

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"net"
+	"os"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/demo"
+	"github.com/ga4-outbox/ga4-outbox/internal/pgcluster"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
 )
 
@@ -34,6 +39,56 @@ func TestDemoReportMatchesGeneratedOrders(t *testing.T) {
 			checkPrintedTotals(t, r.stdout)
 		}
 	}
+}
+
+// TestDemoStartsItsOwnCluster: with no DATABASE_URL and nothing on the
+// usual address (pointed at a closed port), the demo starts a throwaway
+// cluster from the local server binaries, prints the report and leaves no
+// process or folder behind (issue 18).
+func TestDemoStartsItsOwnCluster(t *testing.T) {
+	t.Parallel()
+	if _, err := pgcluster.FindBinDir(nil); err != nil {
+		if os.Getenv(pgtest.EnvRequire) == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	r := runCmd(t, map[string]string{pgcluster.EnvProbeAddr: closedAddr(t)}, "demo", "--orders", "200")
+	require.Equal(t, 0, r.code, "%s\n%s", r.stderr, r.stdout)
+	m := regexp.MustCompile(`PostgreSQL: a throwaway cluster from \S+ in (\S+) \(removed when the demo ends\)`).FindStringSubmatch(r.stdout)
+	require.NotNil(t, m, r.stdout)
+	require.Contains(t, r.stdout, "Check: the report matches the 200 generated orders")
+	require.Contains(t, r.stdout, "The throwaway PostgreSQL is removed now")
+
+	dir := m[1]
+	require.NoDirExists(t, dir, "the cluster's folder is removed")
+	if runtime.GOOS == "linux" {
+		require.Empty(t, processesMentioning(t, dir), "no postgres process with that data directory remains")
+	}
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// processesMentioning lists the pids whose command line contains s (Linux).
+func processesMentioning(t *testing.T, s string) []string {
+	t.Helper()
+	cmdlines, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	require.NoError(t, err)
+	var pids []string
+	for _, f := range cmdlines {
+		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), s) {
+			pids = append(pids, filepath.Base(filepath.Dir(f)))
+		}
+	}
+	return pids
 }
 
 // checkPrintedTotals finds each currency's generated order count and

@@ -4,49 +4,72 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"regexp"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/dbmigrate"
-	"github.com/ga4-outbox/ga4-outbox/internal/pgcontainer"
+	"github.com/ga4-outbox/ga4-outbox/internal/pgcluster"
 )
-
-// LocalURL is the PostgreSQL the demo tries when DATABASE_URL is unset.
-const LocalURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // ErrNoServer says that no PostgreSQL could be found or started.
 var ErrNoServer = errors.New("the demo needs PostgreSQL: set DATABASE_URL (a user that may CREATE DATABASE), " +
-	"or run PostgreSQL on 127.0.0.1:5432 with trust auth for user postgres, or make Docker reachable for testcontainers")
+	"or run PostgreSQL on 127.0.0.1:5432 with trust auth for user postgres, or install the server binaries")
 
-// Server finds a PostgreSQL server for the demo: DATABASE_URL when set, else
-// the local server on 127.0.0.1:5432 when it answers, else a container
-// started with testcontainers-go when Docker is reachable. how says which;
-// stop (never nil) removes a started container.
-func Server(ctx context.Context, getenv func(string) string) (adminURL, how string, stop func(), err error) {
-	noop := func() {}
-	if u := getenv("DATABASE_URL"); u != "" {
-		return u, "DATABASE_URL", noop, nil
-	}
-	if c, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", "127.0.0.1:5432"); err == nil {
-		c.Close()
-		return LocalURL, "local PostgreSQL on 127.0.0.1:5432", noop, nil
-	}
-	if !pgcontainer.DockerReachable(getenv) {
-		return "", "", noop, ErrNoServer
-	}
-	return startContainer(ctx)
+// StartFunc starts a throwaway PostgreSQL and returns the URL of its
+// postgres database and a function that removes it. The container fallback
+// has this shape; it is only linked into binaries built with -tags
+// containers, so the default binary carries no container runtime.
+type StartFunc func(ctx context.Context) (url string, stop func(), err error)
+
+// Found is the server the demo runs on.
+type Found struct {
+	// AdminURL reaches a database on the server as a user that may create
+	// databases.
+	AdminURL string
+	// How says where the server came from, for the demo's first line.
+	How string
+	// Throwaway is true when the server is removed when the demo ends.
+	Throwaway bool
+	// Stop removes a started server; never nil.
+	Stop func()
 }
 
-func startContainer(ctx context.Context) (string, string, func(), error) {
-	u, stop, err := pgcontainer.Start(ctx)
-	if err != nil {
-		return "", "", stop, fmt.Errorf("%w (%v)", ErrNoServer, err)
+// Server finds a PostgreSQL server for the demo: DATABASE_URL when set,
+// else the local server when it answers on pgcluster.ProbeAddr
+// (127.0.0.1:5432), else container when it is not nil and starts, else a
+// throwaway cluster from the local server binaries (internal/pgcluster).
+func Server(ctx context.Context, getenv func(string) string, container StartFunc) (Found, error) {
+	noop := func() {}
+	if u := getenv("DATABASE_URL"); u != "" {
+		return Found{AdminURL: u, How: "DATABASE_URL", Stop: noop}, nil
 	}
-	return u, "a PostgreSQL container (testcontainers-go)", stop, nil
+	if addr := pgcluster.ProbeAddr(getenv); pgcluster.Answers(ctx, addr) {
+		return Found{AdminURL: pgcluster.ProbeURL(addr), How: "local PostgreSQL on " + addr, Stop: noop}, nil
+	}
+	var containerErr error
+	if container != nil {
+		u, stop, err := container(ctx)
+		if err == nil {
+			return Found{AdminURL: u, How: "a PostgreSQL container (testcontainers-go)", Throwaway: true, Stop: stop}, nil
+		}
+		containerErr = fmt.Errorf("container: %w", err)
+	}
+	c, err := startCluster(ctx, getenv)
+	if err != nil {
+		return Found{Stop: noop}, fmt.Errorf("%w: %w", ErrNoServer, errors.Join(containerErr, err))
+	}
+	how := fmt.Sprintf("a throwaway cluster from %s in %s (removed when the demo ends)", c.BinDir, c.Dir)
+	return Found{AdminURL: c.URL, How: how, Throwaway: true, Stop: func() { _ = c.Stop() }}, nil
+}
+
+func startCluster(ctx context.Context, getenv func(string) string) (*pgcluster.Cluster, error) {
+	bin, err := pgcluster.FindBinDir(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return pgcluster.Start(ctx, &pgcluster.Options{BinDir: bin})
 }
 
 var dbNameRe = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
