@@ -8,7 +8,7 @@ import (
 )
 
 // startContainer starts PostgreSQL with testcontainers-go when a Docker
-// daemon is reachable. The container lives as long as the test binary
+// daemon is reachable (the tests may link it; the sidecar's binary does not). The container lives as long as the test binary
 // (Ryuk removes it afterwards). It returns the admin URL, or "" and why not.
 func startContainer() (url, why string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/dbmigrate"
+	"github.com/ga4-outbox/ga4-outbox/internal/pgcluster"
 	"github.com/ga4-outbox/ga4-outbox/migrations"
 )
 
@@ -29,31 +30,61 @@ const EnvURL = "TEST_DATABASE_URL"
 const EnvRequire = "PGTEST_REQUIRE"
 
 var server struct {
-	once sync.Once
-	url  string // admin URL of the server, "" when none
-	why  string // why there is none
+	once    sync.Once
+	url     string // admin URL of the server, "" when none
+	source  string // where it came from
+	why     string // why there is none
+	cluster *pgcluster.Cluster
 }
 
-// ServerURL returns the URL of the test server's maintenance database,
-// skipping (or failing, with PGTEST_REQUIRE=1) when there is no server.
+// ServerURL returns the URL of the test server's maintenance database:
+// TEST_DATABASE_URL, else the PostgreSQL answering on 127.0.0.1:5432
+// (GA4_OUTBOX_PG_PROBE), else a container when Docker is reachable, else a
+// throwaway cluster from the local server binaries, which Main stops and
+// removes. With none of them it skips (fails with PGTEST_REQUIRE=1).
 func ServerURL(t testing.TB) string {
 	t.Helper()
-	server.once.Do(func() {
-		if u := os.Getenv(EnvURL); u != "" {
-			server.url = u
-			return
-		}
-		server.url, server.why = startContainer()
-	})
+	server.once.Do(findServer)
 	if server.url == "" {
 		msg := "no PostgreSQL for tests: set " + EnvURL +
-			" (e.g. postgres://postgres@127.0.0.1:5432/postgres) or make Docker reachable; " + server.why
+			" (e.g. postgres://postgres@127.0.0.1:5432/postgres), run PostgreSQL on " + pgcluster.ProbeAddr(os.Getenv) +
+			", make Docker reachable or install the server binaries; " + server.why
 		if os.Getenv(EnvRequire) == "1" {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)
 	}
 	return server.url
+}
+
+// ServerSource says where the test server came from: EnvURL, the probed
+// address, a container or a throwaway cluster (with its folder); "" before
+// the first ServerURL.
+func ServerSource() string { return server.source }
+
+func findServer() {
+	if u := os.Getenv(EnvURL); u != "" {
+		server.url, server.source = u, EnvURL
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if addr := pgcluster.ProbeAddr(os.Getenv); pgcluster.Answers(ctx, addr) {
+		server.url, server.source = pgcluster.ProbeURL(addr), "PostgreSQL on "+addr
+		return
+	}
+	u, noContainer := startContainer()
+	if u != "" {
+		server.url, server.source = u, "a PostgreSQL container"
+		return
+	}
+	c, err := pgcluster.Start(ctx, nil)
+	if err != nil {
+		server.why = noContainer + "; " + err.Error()
+		return
+	}
+	server.url, server.cluster = c.URL, c
+	server.source = "a throwaway cluster in " + c.Dir
 }
 
 // URL creates a fresh database cloned from a migrated template, drops it when
@@ -151,7 +182,21 @@ func Tx(t testing.TB) pgx.Tx {
 func Main(m *testing.M) {
 	code := m.Run()
 	DropShared()
+	StopCluster()
 	os.Exit(code)
+}
+
+// StopCluster stops and removes the throwaway cluster ServerURL started, if
+// any (Main calls it). In a package without Main the server stops when the
+// test binary exits (on Linux) and the next cluster's start removes its
+// folder.
+func StopCluster() {
+	if server.cluster == nil {
+		return
+	}
+	if err := server.cluster.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
+	}
 }
 
 // DropShared closes Tx's shared database and drops it. Call it after m.Run
