@@ -22,10 +22,11 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/reconcile"
 )
 
-const demoUsage = `[--orders N] [--seed S] [--database NAME]
+const demoUsage = `[--orders N] [--seed S] [--database NAME [--force]]
 
 The whole loop on one machine: creates its own database (default
-ga4_outbox_demo, dropped and recreated, nothing else touched) on DATABASE_URL's
+ga4_outbox_demo, dropped and recreated, nothing else touched; a database
+the demo did not create is dropped only with --force) on DATABASE_URL's
 server, else the local PostgreSQL on 127.0.0.1:5432 ($GA4_OUTBOX_PG_PROBE),
 else a throwaway cluster started from the local PostgreSQL binaries and
 removed at the end; starts the GA4 emulator in process; enqueues a day of
@@ -46,7 +47,8 @@ func runDemo(ctx context.Context, e *env) error {
 	fs := newDemoFlags(e)
 	orders := fs.Int("orders", 800, "number of orders to generate")
 	seed := fs.Uint64("seed", 20260314, "seed of the order generator")
-	dbName := fs.String("database", "ga4_outbox_demo", "name of the demo's own database (dropped and recreated)")
+	dbName := fs.String("database", "ga4_outbox_demo", "name of the demo's own database (dropped and recreated when the demo created it)")
+	force := fs.Bool("force", false, "drop --database even when the demo did not create it")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
@@ -60,7 +62,7 @@ func runDemo(ctx context.Context, e *env) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "PostgreSQL: %s; database %s (recreated)\n", srv.How, *dbName)
-	dbURL, err := demo.CreateDatabase(ctx, srv.AdminURL, *dbName)
+	dbURL, err := demo.CreateDatabase(ctx, srv.AdminURL, *dbName, *force)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

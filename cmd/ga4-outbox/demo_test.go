@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/demo"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgcluster"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
@@ -39,6 +41,44 @@ func TestDemoReportMatchesGeneratedOrders(t *testing.T) {
 			checkPrintedTotals(t, r.stdout)
 		}
 	}
+}
+
+// TestDemoDropsOnlyItsOwnDatabases: --database naming a database the demo
+// did not create is refused (and left intact) unless --force.
+func TestDemoDropsOnlyItsOwnDatabases(t *testing.T) {
+	t.Parallel()
+	admin := pgtest.ServerURL(t)
+	name := "ga4o_foreign_test_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, admin)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `CREATE DATABASE `+name)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = demo.DropDatabase(context.Background(), admin, name) })
+	appDB, err := pgx.Connect(ctx, dbconn.WithDatabase(admin, name))
+	require.NoError(t, err)
+	_, err = appDB.Exec(ctx, `CREATE TABLE orders (id int)`)
+	require.NoError(t, err)
+	require.NoError(t, appDB.Close(ctx))
+	environ := map[string]string{"DATABASE_URL": admin}
+
+	r := runCmd(t, environ, "demo", "--orders", "50", "--database", name)
+	require.Equal(t, 1, r.code, "%s\n%s", r.stderr, r.stdout)
+	require.Contains(t, r.stderr, "was not created by the demo")
+	require.Contains(t, r.stderr, "--force")
+	var kept bool
+	require.NoError(t, conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&kept))
+	require.True(t, kept, "the database is left as it was")
+
+	r = runCmd(t, environ, "demo", "--orders", "50", "--database", name, "--force")
+	require.Equal(t, 0, r.code, "%s\n%s", r.stderr, r.stdout)
+	var comment string
+	require.NoError(t, conn.QueryRow(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, name).Scan(&comment))
+	require.Equal(t, demo.Mark, comment, "recreated by the demo, so marked")
+
+	r = runCmd(t, environ, "demo", "--orders", "50", "--database", name)
+	require.Equal(t, 0, r.code, "a marked database is recreated without --force: %s", r.stderr)
 }
 
 // TestDemoStartsItsOwnCluster: with no DATABASE_URL and nothing on the

@@ -74,10 +74,19 @@ func startCluster(ctx context.Context, getenv func(string) string) (*pgcluster.C
 
 var dbNameRe = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
-// CreateDatabase drops the database name on the server (when it exists),
-// creates it afresh, applies the ga4_outbox migrations and returns its URL.
-// Nothing else on the server is touched.
-func CreateDatabase(ctx context.Context, adminURL, name string) (string, error) {
+// Mark is the comment the demo puts on the databases it creates; it drops
+// only databases that carry it, unless forced.
+const Mark = "created by ga4-outbox demo"
+
+// ErrNotDemoDatabase says that the database exists and was not created by
+// the demo, so it is not dropped without force.
+var ErrNotDemoDatabase = errors.New("exists and was not created by the demo")
+
+// CreateDatabase drops the database name on the server when it exists and
+// carries Mark (any database when force), creates it afresh with Mark,
+// applies the ga4_outbox migrations and returns its URL. Nothing else on
+// the server is touched.
+func CreateDatabase(ctx context.Context, adminURL, name string, force bool) (string, error) {
 	if !dbNameRe.MatchString(name) {
 		return "", fmt.Errorf("database name %q: must be lower-case letters, digits and _", name)
 	}
@@ -86,7 +95,20 @@ func CreateDatabase(ctx context.Context, adminURL, name string) (string, error) 
 		return "", fmt.Errorf("connect to the demo's server: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	for _, sql := range []string{`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`, `CREATE DATABASE ` + name} {
+	var comment *string
+	err = conn.QueryRow(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, name).Scan(&comment)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return "", fmt.Errorf("look up database %s: %w", name, err)
+	case !force && (comment == nil || *comment != Mark):
+		return "", fmt.Errorf("database %s %w (its comment is not %q): choose another --database, or pass --force to drop it", name, ErrNotDemoDatabase, Mark)
+	}
+	for _, sql := range []string{
+		`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`,
+		`CREATE DATABASE ` + name,
+		`COMMENT ON DATABASE ` + name + ` IS '` + Mark + `'`,
+	} {
 		if _, err := conn.Exec(ctx, sql); err != nil {
 			return "", fmt.Errorf("recreate database %s: %w", name, err)
 		}
