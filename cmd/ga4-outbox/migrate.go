@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/dbmigrate"
 )
 
@@ -14,7 +18,7 @@ const migrateUsage = `up | down [N] [-all] | version | force V
   up         apply every pending migration
   down N     revert the last N migrations
   down -all  revert every migration (the schema and version table remain)
-  version    print the applied version
+  version    print the applied version (reads only: creates nothing)
   force V    set the version without running anything (after a failed migration)`
 
 func runMigrate(ctx context.Context, e *env) error {
@@ -35,6 +39,9 @@ func runMigrate(ctx context.Context, e *env) error {
 	cfg, err := loadConfig(e, *cfgPath)
 	if err != nil {
 		return err
+	}
+	if action == "version" && len(rest) == 0 {
+		return migrateVersion(ctx, e, cfg.Database.URL)
 	}
 	m, err := dbmigrate.New(ctx, cfg.Database.URL)
 	if err != nil {
@@ -58,8 +65,6 @@ func migrateAction(e *env, m *dbmigrate.Migrator, action string, rest []string, 
 		return report(e, m, m.Down())
 	case action == "down" && len(rest) == 0:
 		return usageError{errors.New("migrate down: give a number of migrations (down 1) or -all to revert everything")}
-	case action == "version" && len(rest) == 0:
-		return report(e, m, nil)
 	case action == "force" && len(rest) == 1:
 		v, err := strconv.Atoi(rest[0])
 		if err != nil || v < -1 {
@@ -68,6 +73,32 @@ func migrateAction(e *env, m *dbmigrate.Migrator, action string, rest []string, 
 		return report(e, m, m.Force(v))
 	}
 	return usageError{fmt.Errorf("migrate: unknown action or wrong arguments: %q %q", action, rest)}
+}
+
+// migrateVersion prints the applied version without preparing
+// golang-migrate, which would create the schema and its version table.
+func migrateVersion(ctx context.Context, e *env, databaseURL string) error {
+	cfg, err := dbconn.ParseConfig(databaseURL)
+	if err != nil {
+		return fmt.Errorf("migrate version: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("migrate version: connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	v, dirty, installed, err := dbmigrate.ReadVersion(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("migrate version: %w", err)
+	}
+	if !installed {
+		fmt.Fprintf(e.stdout, "schema ga4_outbox not installed yet (version 0 of %d): run migrate up\n", dbmigrate.Latest())
+		return nil
+	}
+	printVersion(e, v, dirty, "")
+	return nil
 }
 
 func report(e *env, m *dbmigrate.Migrator, opErr error) error {
@@ -82,9 +113,13 @@ func report(e *env, m *dbmigrate.Migrator, opErr error) error {
 	if errors.Is(opErr, dbmigrate.ErrNoChange) {
 		note = " (no change)"
 	}
+	printVersion(e, v, dirty, note)
+	return nil
+}
+
+func printVersion(e *env, v uint, dirty bool, note string) {
 	if dirty {
 		note += " (dirty: fix the cause, then migrate force " + strconv.Itoa(int(v)) + ")"
 	}
 	fmt.Fprintf(e.stdout, "schema ga4_outbox at version %d of %d%s\n", v, dbmigrate.Latest(), note)
-	return nil
 }

@@ -60,6 +60,30 @@ func TestMigrateCommand(t *testing.T) {
 	require.Equal(t, 2, r.code)
 }
 
+// TestMigrateVersionOnlyReads: migrate version on a fresh database says
+// nothing is installed and creates neither the schema nor the version table.
+func TestMigrateVersionOnlyReads(t *testing.T) {
+	t.Parallel()
+	url := pgtest.EmptyURL(t)
+	env := map[string]string{"DATABASE_URL": url}
+
+	r := runCmd(t, env, "migrate", "version")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "not installed yet (version 0 of")
+
+	conn, err := pgx.Connect(context.Background(), url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	var schemaExists bool
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT to_regnamespace('ga4_outbox') IS NOT NULL`).Scan(&schemaExists))
+	require.False(t, schemaExists, "migrate version must not create schema ga4_outbox")
+
+	require.Equal(t, 0, runCmd(t, env, "migrate", "up").code)
+	r = runCmd(t, env, "migrate", "version")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, fmt.Sprintf("schema ga4_outbox at version %d of %d\n", dbmigrate.Latest(), dbmigrate.Latest()))
+}
+
 func TestMigrateBadDatabaseURL(t *testing.T) {
 	t.Parallel()
 	r := runCmd(t, map[string]string{"DATABASE_URL": "postgres://u:hunter2@[::1"}, "migrate", "up")

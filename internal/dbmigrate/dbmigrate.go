@@ -116,6 +116,25 @@ func Applied(ctx context.Context, db interface {
 	return uint(v), dirty, nil
 }
 
+// sqlVersionTableExists says whether golang-migrate's version table exists.
+const sqlVersionTableExists = `SELECT to_regclass('` + migrations.Schema + `.` + migrations.Table + `') IS NOT NULL`
+
+// ReadVersion is Applied for a database that may not have the schema yet:
+// installed is false when the version table does not exist. It only reads,
+// unlike New, which creates the schema: the migrate version command.
+func ReadVersion(ctx context.Context, db interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}) (version uint, dirty, installed bool, err error) {
+	if err := db.QueryRow(ctx, sqlVersionTableExists).Scan(&installed); err != nil {
+		return 0, false, false, fmt.Errorf("look up the migration version table: %w", err)
+	}
+	if !installed {
+		return 0, false, false, nil
+	}
+	version, dirty, err = Applied(ctx, db)
+	return version, dirty, true, err
+}
+
 // Close releases the migrator's connections.
 func (m *Migrator) Close() error {
 	srcErr, dbErr := m.m.Close()
