@@ -16,8 +16,13 @@ export TEST_DATABASE_URL
 help: ## show this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-10s %s\n", $$1, $$2}'
 
+# The commit for `ga4-outbox --version` when Go stamps none (git worktrees,
+# -buildvcs=false).
+VCS_LDFLAGS := -X main.commit=$(shell git rev-parse HEAD 2>/dev/null) \
+  $(if $(shell git status --porcelain 2>/dev/null),-X main.modified=true)
+
 build: ## build bin/ga4-outbox
-	$(GO) build -o $(BIN) ./cmd/ga4-outbox
+	$(GO) build -ldflags "$(VCS_LDFLAGS)" -o $(BIN) ./cmd/ga4-outbox
 
 test: ## gofmt check, go vet, go test -race ./..., the alert rules checked by Prometheus's parser (uses TEST_DATABASE_URL or the local PostgreSQL)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

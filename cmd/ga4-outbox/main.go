@@ -51,7 +51,7 @@ func commands() []command {
 		{"validate", "validate an MP request body offline (or --remote) and list problems", runValidate},
 		{"emulator", "run the Measurement Protocol emulator (records events, injects faults)", runEmulator},
 		{"report", "attribution report for a window: table, markdown, csv, json or html; --fail-under for CI", runReport},
-		{"version", "print the version", runVersion},
+		{"version", "print the version and the commit it was built from (also --version)", runVersion},
 	}
 }
 
@@ -61,9 +61,16 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func run(ctx context.Context, e *env) error {
-	if len(e.args) == 0 || e.args[0] == "help" || e.args[0] == "-h" || e.args[0] == "--help" {
+	if len(e.args) == 0 {
+		printUsage(e.stderr)
+		return usageError{errors.New("missing command")}
+	}
+	switch e.args[0] {
+	case "help", "-h", "-help", "--help":
 		printUsage(e.stdout)
 		return nil
+	case "--version", "-version":
+		return runVersion(ctx, &env{stdin: e.stdin, stdout: e.stdout, stderr: e.stderr, getenv: e.getenv})
 	}
 	for _, c := range commands() {
 		if c.name == e.args[0] {
@@ -78,7 +85,7 @@ func run(ctx context.Context, e *env) error {
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "ga4-outbox: deliver GA4 conversions from a PostgreSQL outbox and audit their attribution.")
-	fmt.Fprintln(w, "\nUsage: ga4-outbox <command> [flags]   (ga4-outbox <command> -h for its flags)")
+	fmt.Fprintln(w, "\nUsage: ga4-outbox <command> [flags]   (ga4-outbox <command> -h for its flags; ga4-outbox --version)")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // result is what a command printed and its exit code.
@@ -38,7 +41,7 @@ func runCmdInput(t *testing.T, environ map[string]string, stdin string, args ...
 
 func TestHelpListsCommands(t *testing.T) {
 	t.Parallel()
-	r := runCmd(t, nil)
+	r := runCmd(t, nil, "help")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -57,10 +60,41 @@ func TestUnknownCommand(t *testing.T) {
 	}
 }
 
+func TestNoArgumentsPrintsUsage(t *testing.T) {
+	t.Parallel()
+	r := runCmd(t, nil)
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "Usage: ga4-outbox <command>")
+	require.Contains(t, r.stderr, "missing command")
+	require.Empty(t, r.stdout, "usage on a mistake goes to stderr")
+}
+
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	r := runCmd(t, nil, "version")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "ga4-outbox ") {
-		t.Fatalf("exit %d: %q", r.code, r.stdout)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Regexp(t, `^ga4-outbox \S+ \(commit `, r.stdout)
+	flag := runCmd(t, nil, "--version")
+	require.Equal(t, 0, flag.code, flag.stderr)
+	require.Equal(t, r.stdout, flag.stdout, "--version and version print the same line")
+}
+
+func TestVersionLine(t *testing.T) {
+	t.Parallel()
+	info := &debug.BuildInfo{
+		GoVersion: "go1.26.1",
+		Main:      debug.Module{Path: "github.com/ga4-outbox/ga4-outbox", Version: "v1.4.0"},
+		Settings: []debug.BuildSetting{
+			{Key: "vcs", Value: "git"},
+			{Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"},
+			{Key: "vcs.time", Value: "2026-03-14T10:00:00Z"},
+			{Key: "vcs.modified", Value: "true"},
+		},
 	}
+	require.Equal(t, "ga4-outbox v1.4.0 (commit 0123456789ab, modified, 2026-03-14T10:00:00Z, go1.26.1)", versionLine("dev", info))
+	require.Equal(t, "ga4-outbox v2.0.0-rc1 (commit 0123456789ab, modified, 2026-03-14T10:00:00Z, go1.26.1)",
+		versionLine("v2.0.0-rc1", info), "-ldflags -X main.version wins")
+	info.Main.Version, info.Settings = "(devel)", nil
+	require.Equal(t, "ga4-outbox dev (commit unknown, go1.26.1)", versionLine("dev", info))
+	require.Equal(t, "ga4-outbox dev (commit unknown)", versionLine("dev", nil))
 }
