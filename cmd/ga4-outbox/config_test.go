@@ -46,6 +46,25 @@ func TestConfigCommand(t *testing.T) {
 		require.Equal(t, 0, r.code, r.stderr)
 		require.Contains(t, r.stdout, "batch_size: 77")
 	})
+	t.Run("a metrics address without host:port is caught at load", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		require.NoError(t, os.WriteFile(path, []byte("metrics:\n  addr: \"9464\"\n"), 0o600))
+		for _, cmd := range []string{"config", "run"} {
+			r := runCmd(t, map[string]string{"GA4_API_SECRET": "s3cr3t", "GA4_MEASUREMENT_ID": "G-ABC12345"}, cmd, "--config", path)
+			require.Equal(t, 2, r.code, "%s: %s", cmd, r.stderr)
+			require.Contains(t, r.stderr, `config: metrics.addr: "9464": must be host:port`)
+		}
+	})
+	t.Run("a misspelt key names the nearest one", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		require.NoError(t, os.WriteFile(path, []byte("poller:\n  batchsize: 3\n  lease: soon\n"), 0o600))
+		r := runCmd(t, nil, "config", "--config", path)
+		require.Equal(t, 2, r.code)
+		require.Contains(t, r.stderr, "  config: poller.batchsize: unknown key (line 2); did you mean poller.batch_size?")
+		require.Contains(t, r.stderr, `  config: poller.lease: "soon" is not a duration`)
+	})
 	t.Run("bad keys exit non-zero naming each key", func(t *testing.T) {
 		t.Parallel()
 		path := filepath.Join(t.TempDir(), "c.yaml")

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"regexp"
 	"strconv"
@@ -192,7 +192,11 @@ func Load(path string, explicit bool, getenv func(string) string) (*Config, erro
 			raw = b
 		case errors.Is(err, os.ErrNotExist) && !explicit:
 		default:
-			return nil, fmt.Errorf("read config: %w", err)
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, fmt.Errorf("config: %s: cannot read: %w", path, err)
 		}
 	}
 	return Parse(raw, getenv)
@@ -211,11 +215,8 @@ func Parse(raw []byte, getenv func(string) string) (*Config, error) {
 func parse(raw []byte, getenv func(string) string) (*Config, error) {
 	cfg := Default()
 	if len(bytes.TrimSpace(raw)) > 0 {
-		expanded := os.Expand(string(raw), getenv)
-		dec := yaml.NewDecoder(strings.NewReader(expanded))
-		dec.KnownFields(true)
-		if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("config: %w", explainYAML(err, keysByLine(expanded)))
+		if err := decode(os.Expand(string(raw), getenv), cfg); err != nil {
+			return nil, err
 		}
 	}
 	applyEnv(cfg, getenv)
@@ -278,33 +279,48 @@ func applyEnv(cfg *Config, getenv func(string) string) {
 // ListenEnabled reports whether LISTEN/NOTIFY wake-ups are on (the default).
 func (p Poller) ListenEnabled() bool { return p.Listen == nil || *p.Listen }
 
-var (
-	unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type config\.(\w+)`)
-	lineRef      = regexp.MustCompile(`line (\d+): `)
-)
-
-var sectionOf = map[string]string{
-	"Config": "", "Database": "database.", "GA4": "ga4.", "Property": "ga4.properties[].",
-	"Poller": "poller.", "Reconcile": "reconcile.", "Retention": "retention.", "Metrics": "metrics.",
+// decode decodes doc over cfg and reports every problem, one per line,
+// each as "config: <key>: <rule>": syntax, unknown keys (with the nearest
+// known one), fractional whole numbers and every type error.
+func decode(doc string, cfg *Config) error {
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(doc), &root); err != nil {
+		return fmt.Errorf("config: yaml syntax: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if root.Kind == 0 { // comments only
+		return nil
+	}
+	errs := checkKeys(&root)
+	if err := root.Decode(cfg); err != nil {
+		errs = append(errs, typeErrors(err, keysByLine(doc))...)
+	}
+	return errors.Join(errs...)
 }
 
-// explainYAML turns yaml's wording (Go type names, bare line numbers) into
-// config key names: "poller.batch_size (line 3): cannot unmarshal ...".
-func explainYAML(err error, keys map[int]string) error {
-	msg := unknownField.ReplaceAllStringFunc(err.Error(), func(m string) string {
-		p := unknownField.FindStringSubmatch(m)
-		return fmt.Sprintf("unknown key %s%s (line %s)", sectionOf[p[3]], p[2], p[1])
-	})
-	msg = lineRef.ReplaceAllStringFunc(msg, func(m string) string {
-		n, _ := strconv.Atoi(lineRef.FindStringSubmatch(m)[1])
-		if k, ok := keys[n]; ok {
-			return fmt.Sprintf("%s (line %d): ", k, n)
+var lineRef = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// typeErrors turns each of yaml's "line N: cannot unmarshal ..." messages
+// into a FieldError naming the key on that line.
+func typeErrors(err error, keys map[int]string) []error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return []error{fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	var errs []error
+	for _, msg := range te.Errors {
+		m := lineRef.FindStringSubmatch(msg)
+		if m == nil {
+			errs = append(errs, errors.New("config: "+msg))
+			continue
 		}
-		return m
-	})
-	msg = strings.ReplaceAll(msg, "yaml: unmarshal errors:\n  ", "")
-	msg = strings.ReplaceAll(msg, "\n  ", "\n")
-	return errors.New(msg)
+		n, _ := strconv.Atoi(m[1])
+		key, ok := keys[n]
+		if !ok {
+			key = "line " + m[1]
+		}
+		errs = append(errs, &FieldError{Key: key, Rule: fmt.Sprintf("%s (line %d)", m[2], n)})
+	}
+	return errs
 }
 
 // keysByLine maps each line of a YAML document to the dotted key defined or
@@ -348,11 +364,12 @@ type Duration time.Duration
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// UnmarshalYAML parses a Go duration string.
+// UnmarshalYAML parses a Go duration string. Its error is a
+// *yaml.TypeError so that the decoder goes on and reports every problem.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
 	if err != nil || n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: %q is not a duration (use e.g. 30s, 5m, 2h)", n.Line, n.Value)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (use e.g. 30s, 5m, 2h)", n.Line, n.Value)}}
 	}
 	*d = Duration(v)
 	return nil

@@ -47,8 +47,8 @@ func TestLoad(t *testing.T) {
 	})
 	t.Run("missing named file is an error", func(t *testing.T) {
 		_, err := config.Load(filepath.Join(dir, "nope.yaml"), true, envOf(nil))
-		require.ErrorContains(t, err, "read config")
-		require.ErrorContains(t, err, "nope.yaml")
+		require.ErrorContains(t, err, "config: ")
+		require.ErrorContains(t, err, "nope.yaml: cannot read: no such file")
 	})
 }
 
@@ -127,10 +127,18 @@ func TestBadInput(t *testing.T) {
 		name, yaml string
 		want       []string // each must appear in the error
 	}{
-		{"unknown key", "poller:\n  batchsize: 3\n", []string{"unknown key poller.batchsize", "line 2"}},
-		{"unknown section", "pollers:\n  batch_size: 3\n", []string{"unknown key pollers"}},
-		{"wrong type", "poller:\n  batch_size: lots\n", []string{"poller.batch_size", "cannot unmarshal"}},
-		{"unparsable duration", "poller:\n  lease: forever\n", []string{"poller.lease", `"forever" is not a duration`}},
+		{"unknown key", "poller:\n  batchsize: 3\n", []string{"config: poller.batchsize: unknown key (line 2); did you mean poller.batch_size?"}},
+		{"unknown section", "pollers:\n  batch_size: 3\n", []string{"config: pollers: unknown key (line 1); did you mean poller?"}},
+		{"key in the wrong section", "batch_size: 3\n", []string{"config: batch_size: unknown key (line 1); did you mean poller.batch_size?"}},
+		{"unknown key in a list element", "ga4:\n  properties:\n    - measurment_id: G-OTHER123\n      api_secret_env: X\n",
+			[]string{"config: ga4.properties[0].measurment_id: unknown key (line 3); did you mean ga4.properties[0].measurement_id?"}},
+		{"nothing near", "zzzzzzzz: 1\n", []string{"config: zzzzzzzz: unknown key (line 1)"}},
+		{"wrong type", "poller:\n  batch_size: lots\n", []string{"config: poller.batch_size: cannot unmarshal", "(line 2)"}},
+		{"fraction for a whole number", "poller:\n  batch_size: 1.5\n", []string{"config: poller.batch_size: 1.5 is not a whole number (line 2)"}},
+		{"fraction in a list element", "retention:\n  batch_size: 2.0\n", []string{"config: retention.batch_size: 2.0 is not a whole number"}},
+		{"metrics address without host", "metrics:\n  addr: \"9464\"\n", []string{"config: metrics.addr: \"9464\": must be host:port"}},
+		{"metrics address with a bad port", "metrics:\n  addr: \"127.0.0.1:http-alt\"\n", []string{"config: metrics.addr:"}},
+		{"unparsable duration", "poller:\n  lease: forever\n", []string{"config: poller.lease: \"forever\" is not a duration", "(line 2)"}},
 		{"bad cron", "poller:\n  schedule: every minute\n", []string{"poller.schedule", "not a cron spec"}},
 		{"bad nightly cron", "reconcile:\n  schedule: \"CRON_TZ=Mars/Base 0 2 * * *\"\n", []string{"reconcile.schedule"}},
 		{"malformed measurement id", "ga4:\n  measurement_id: UA-12345-1\n", []string{"ga4.measurement_id", "not a measurement id"}},
@@ -145,7 +153,7 @@ func TestBadInput(t *testing.T) {
 		{"report format", "reconcile:\n  formats: [pdf]\n", []string{"reconcile.formats", `"pdf"`}},
 		{"negative report workers", "reconcile:\n  parallel_workers: -1\n", []string{"reconcile.parallel_workers", "must not be negative"}},
 		{"property without secret", "ga4:\n  properties:\n    - measurement_id: G-OTHER123\n", []string{"ga4.properties[0]", "api_secret_env or api_secret_file"}},
-		{"not yaml", "poller: [\n", []string{"config:"}},
+		{"not yaml", "poller: [\n", []string{"config: yaml syntax: line"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,6 +164,43 @@ func TestBadInput(t *testing.T) {
 				require.Contains(t, err.Error(), w)
 			}
 		})
+	}
+}
+
+func TestMetricsAddr(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"127.0.0.1:9464", ":9464", "[::1]:9464", "0.0.0.0:0", "off"} {
+		_, err := config.Parse([]byte("metrics:\n  addr: \""+ok+"\"\n"), envOf(nil))
+		require.NoError(t, err, ok)
+	}
+	_, err := config.Parse(nil, envOf(map[string]string{"GA4_OUTBOX_METRICS_ADDR": "9464"}))
+	require.ErrorContains(t, err, "config: metrics.addr:", "the environment override is checked at load too")
+}
+
+// TestEveryTypeErrorIsReported: yaml.v3 collects type errors, and the
+// duration and key checks add theirs; each is its own line with the same
+// prefix.
+func TestEveryTypeErrorIsReported(t *testing.T) {
+	t.Parallel()
+	doc := "poller:\n  batch_size: lots\n  lease: forever\n  concurrency: 1.5\n  listen: maybe\n  batchsize: 1\n" +
+		"retention:\n  backoff: 1s\n  skipped_after: later\n"
+	_, err := config.Parse([]byte(doc), envOf(nil))
+	require.Error(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	for _, want := range []string{
+		"config: poller.batch_size: cannot unmarshal",
+		"config: poller.lease: \"forever\" is not a duration",
+		"config: poller.concurrency: 1.5 is not a whole number",
+		"config: poller.listen: cannot unmarshal",
+		"config: poller.batchsize: unknown key (line 6); did you mean poller.batch_size?",
+		"config: retention.backoff: unknown key",
+		"config: retention.skipped_after: \"later\" is not a duration",
+	} {
+		require.Contains(t, err.Error(), want)
+	}
+	require.Len(t, lines, 7, err.Error())
+	for _, l := range lines {
+		require.Regexp(t, `^config: [a-z0-9_.\[\]]+: `, l)
 	}
 }
 

@@ -3,10 +3,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/robfig/cron/v3"
@@ -74,6 +76,8 @@ func (c *Config) Validate() error {
 	check(validCron(t.Schedule), "retention.schedule", fmt.Sprintf("%q is not a cron spec", t.Schedule))
 	check(t.BatchSize > 0, "retention.batch_size", "must be positive")
 	check(c.Database.MaxConns > 0, "database.max_conns", "must be positive")
+	check(c.Metrics.Addr == "off" || validListenAddr(c.Metrics.Addr), "metrics.addr",
+		fmt.Sprintf("%q: must be host:port (e.g. 127.0.0.1:9464, or :9464 for every interface) or off", c.Metrics.Addr))
 	return errors.Join(errs...)
 }
 
@@ -140,6 +144,15 @@ func (c *Config) SecretFor(measurementID string) (secret Secret, ok bool) {
 func validCron(spec string) bool {
 	_, err := cron.ParseStandard(spec)
 	return err == nil
+}
+
+func validListenAddr(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	return err == nil && (n > 0 || port == "0")
 }
 
 func validBaseURL(s string) bool {
