@@ -43,10 +43,14 @@ func (p *connectProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	w.WriteHeader(http.StatusOK)
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		up.Close()
+		return
+	}
+	if _, err := conn.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n")); err != nil {
+		up.Close()
+		conn.Close()
 		return
 	}
 	go func() { _, _ = io.Copy(up, conn); up.Close() }()
