@@ -215,7 +215,7 @@ func Parse(raw []byte, getenv func(string) string) (*Config, error) {
 func parse(raw []byte, getenv func(string) string) (*Config, error) {
 	cfg := Default()
 	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := decode(os.Expand(string(raw), getenv), cfg); err != nil {
+		if err := decode(expandEnv(string(raw), getenv), cfg); err != nil {
 			return nil, err
 		}
 	}

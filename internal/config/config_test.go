@@ -210,3 +210,30 @@ func TestSeveralProblemsAtOnce(t *testing.T) {
 	require.Error(t, err)
 	require.Equal(t, 2, strings.Count(err.Error(), "config: poller."))
 }
+
+// TestExpansionKeepsDollars: only ${NAME} is expanded and $$ is a literal
+// $, so the documented orders query ($1, $2) and a password holding a $
+// reach the config as written.
+func TestExpansionKeepsDollars(t *testing.T) {
+	t.Parallel()
+	raw := []byte(`database:
+  url: postgres://app:pa$word$$1@${DB_HOST}/app
+reconcile:
+  orders_query: |
+    SELECT id::text AS transaction_id, total AS value, currency, paid_at AS occurred_at
+    FROM public.orders WHERE paid_at >= $1 AND paid_at < $2 AND note <> '$$1 ${}${1X}$HOME'
+    -- the last line is a comment
+`)
+	cfg, err := config.Parse(raw, envOf(map[string]string{"DB_HOST": "db:5432", "HOME": "/root"}))
+	require.NoError(t, err)
+	require.Equal(t, "postgres://app:pa$word$1@db:5432/app", cfg.Database.URL)
+	require.Equal(t, "SELECT id::text AS transaction_id, total AS value, currency, paid_at AS occurred_at\n"+
+		"FROM public.orders WHERE paid_at >= $1 AND paid_at < $2 AND note <> '$1 ${}${1X}$HOME'\n"+
+		"-- the last line is a comment\n", cfg.Reconcile.OrdersQuery)
+
+	t.Run("an unset variable expands to nothing", func(t *testing.T) {
+		cfg, err := config.Parse([]byte("reconcile:\n  output_dir: /srv/${NOPE}reports\n"), envOf(nil))
+		require.NoError(t, err)
+		require.Equal(t, "/srv/reports", cfg.Reconcile.OutputDir)
+	})
+}
