@@ -40,7 +40,8 @@ SELECT o.transaction_id, o.value, o.currency, e.value AS outbox_value, e.currenc
 FROM (
   SELECT q.transaction_id::text AS transaction_id, q.value::numeric AS value,
          coalesce(q.currency::text, '') AS currency
-  FROM (%s) AS q
+  FROM (%s
+  ) AS q
 ) o
 LEFT JOIN LATERAL (
   SELECT true AS found, ev.value, coalesce(ev.currency, '') AS currency
@@ -65,7 +66,7 @@ ORDER BY transaction_id
 LIMIT $3`
 
 func reconcileOrders(ctx context.Context, tx pgx.Tx, opts Options) (*ordersResult, error) {
-	q := strings.TrimRight(strings.TrimSpace(opts.OrdersQuery), "; \n\t")
+	q := trimQuery(opts.OrdersQuery)
 	if err := checkOrderColumns(ctx, tx, q, opts); err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func mismatches(ctx context.Context, tx pgx.Tx, joined string, opts Options, res
 // checkOrderColumns runs the query for zero rows and compares the column
 // names it returns with OrdersColumns.
 func checkOrderColumns(ctx context.Context, tx pgx.Tx, q string, opts Options) error {
-	rows, err := tx.Query(ctx, `SELECT * FROM (`+q+`) AS q LIMIT 0`, opts.Since, opts.Until)
+	rows, err := tx.Query(ctx, "SELECT * FROM ("+q+"\n) AS q LIMIT 0", opts.Since, opts.Until)
 	if err != nil {
 		return fmt.Errorf("run reconcile.orders_query: %w", err)
 	}
@@ -144,4 +145,53 @@ func checkOrderColumns(ctx context.Context, tx pgx.Tx, q string, opts Options) e
 		return &OrdersQueryError{Missing: missing, Got: got}
 	}
 	return nil
+}
+
+// trimQuery drops what follows the last token of an orders query (white
+// space, -- and /* */ comments, semicolons), so that it can be wrapped as
+// a subquery; the wrappers also close it on a new line. It knows quoted
+// strings and identifiers ("a;b", doubled quotes inside), not dollar
+// quoting.
+func trimQuery(q string) string {
+	end := 0 // the byte after the last significant one
+	for i := 0; i < len(q); {
+		switch rest := q[i:]; {
+		case strings.HasPrefix(rest, "--"):
+			if j := strings.IndexByte(rest, '\n'); j >= 0 {
+				i += j
+			} else {
+				i = len(q)
+			}
+		case strings.HasPrefix(rest, "/*"):
+			if j := strings.Index(rest[2:], "*/"); j >= 0 {
+				i += j + 4
+			} else {
+				i = len(q)
+			}
+		case rest[0] == '\'' || rest[0] == '"':
+			i = closingQuote(q, i) + 1
+			end = min(i, len(q))
+		case rest[0] == ';' || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '\r':
+			i++
+		default:
+			i++
+			end = i
+		}
+	}
+	return strings.TrimSpace(q[:end])
+}
+
+// closingQuote returns the index of the quote closing the one at q[open]
+// (a doubled quote is part of the text), or len(q) when there is none.
+func closingQuote(q string, open int) int {
+	for j := open + 1; j < len(q); j++ {
+		if q[j] == q[open] {
+			if j+1 < len(q) && q[j+1] == q[open] {
+				j++
+				continue
+			}
+			return j
+		}
+	}
+	return len(q)
 }

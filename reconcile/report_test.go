@@ -347,3 +347,30 @@ func TestTopErrorsGroupTextsByShape(t *testing.T) {
 		{Error: "HTTP 500", Rows: 1, Messages: 1, Example: "HTTP 500"},
 	}, r.Health.TopErrors)
 }
+
+// TestOrdersQueryEnds: an orders query may end in a semicolon, a -- or /*
+// */ comment, or both; the report wraps it as a subquery all the same.
+func TestOrdersQueryEnds(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"SELECT 1":                             "SELECT 1",
+		" SELECT 1 ;\n":                        "SELECT 1",
+		"SELECT 1 -- one":                      "SELECT 1",
+		"SELECT 1; -- one\n-- two\n":           "SELECT 1",
+		"SELECT 1 /* a; b */ ;":                "SELECT 1",
+		"SELECT ';--' AS x -- c":               "SELECT ';--' AS x",
+		`SELECT 'it''s' AS "a;--b" /* open`:    `SELECT 'it''s' AS "a;--b"`,
+		"SELECT 1 -- c\nFROM t WHERE a < $2 ;": "SELECT 1 -- c\nFROM t WHERE a < $2",
+	} {
+		require.Equal(t, want, reconcile.TrimQuery(in), "%q", in)
+	}
+	tx := setup(t)
+	for _, q := range []string{ordersQuery + " -- the window's orders", ordersQuery + "\n-- the window's orders\n",
+		strings.TrimSuffix(ordersQuery, ";") + " /* paid */"} {
+		o := fixtureOptions(true)
+		o.OrdersQuery = q
+		r, err := reconcile.Build(context.Background(), tx, o)
+		require.NoError(t, err, q)
+		require.EqualValues(t, 8, r.Orders.Orders)
+	}
+}
