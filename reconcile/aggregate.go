@@ -15,7 +15,7 @@ import (
 // day, bucket, reason and stuck flag.
 type cell struct {
 	currency, source, day, bucket, detail string
-	stuck                                 bool
+	pending, stuck                        bool // pending by status; stuck: pending and old
 	n                                     int64
 	revenue                               Amount
 	txMin, txMax                          string
@@ -40,10 +40,14 @@ func scanCell(row pgx.CollectableRow) (cell, error) {
 	var c cell
 	var day time.Time
 	var revenue, bucketReason string
-	err := row.Scan(&c.currency, &c.source, &day, &bucketReason, &c.stuck, &c.n, &revenue, &c.txMin, &c.txMax, &c.oldest)
+	var currency *string
+	var stuck *bool
+	err := row.Scan(&currency, &c.source, &day, &bucketReason, &stuck, &c.n, &revenue, &c.txMin, &c.txMax, &c.oldest)
 	if err != nil {
 		return c, err
 	}
+	c.currency = currencyKey(currency)
+	c.pending, c.stuck = stuck != nil, stuck != nil && *stuck
 	c.bucket, c.detail, _ = strings.Cut(bucketReason, ":")
 	c.day = day.Format(time.DateOnly)
 	c.revenue, err = ParseAmount(revenue)
@@ -139,7 +143,7 @@ func (g *aggregation) fill(r *Report, orders *ordersResult, examples int, now ti
 		} {
 			s.add(c.bucket, c.detail, c.n, c.revenue, stuckPart(c))
 		}
-		if c.bucket == BucketPending {
+		if c.pending {
 			pending(&r.Health, c, now)
 		}
 		if c.bucket != BucketPending || c.stuck { // for pending the problem is the stuck part
@@ -160,6 +164,8 @@ func (g *aggregation) fill(r *Report, orders *ordersResult, examples int, now ti
 	slices.SortStableFunc(r.BySource, worstFirst)
 	r.ByDay = rowsOf(byDay)
 	r.Examples = examplesOf(ex, examples)
+	r.fillHeadline()
+	r.applyCurrencies()
 }
 
 func get[K comparable](m map[K]*bucketSet, k K) *bucketSet {
@@ -171,9 +177,10 @@ func get[K comparable](m map[K]*bucketSet, k K) *bucketSet {
 	return s
 }
 
-// stuckPart returns the stuck part of a cell: all of it or nothing.
+// stuckPart returns the stuck part of a pending-bucket cell: all of it or
+// nothing. (Stuck rows of other buckets count in the health section only.)
 func stuckPart(c cell) Count {
-	if !c.stuck {
+	if !c.stuck || c.bucket != BucketPending {
 		return Count{}
 	}
 	return Count{Conversions: c.n, Revenue: c.revenue}
@@ -241,7 +248,7 @@ func examplesOf(ex map[string][]string, n int) []Example {
 	if n <= 0 {
 		return out
 	}
-	for _, b := range ProblemBuckets {
+	for _, b := range problemBuckets {
 		ids := slices.DeleteFunc(ex[b], func(s string) bool { return s == "" })
 		slices.Sort(ids)
 		ids = slices.Compact(ids)

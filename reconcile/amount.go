@@ -83,3 +83,42 @@ func Share(part, whole Amount) *float64 {
 	f, _ := new(big.Rat).SetFrac(n, big.NewInt(10000)).Float64()
 	return &f
 }
+
+// exactScale is the fewest decimals that print a exactly.
+func (a Amount) exactScale() int {
+	n := 0
+	for n < a.scale && !isWhole(&a.r, n) {
+		n++
+	}
+	return n
+}
+
+// isWhole reports whether r * 10^scale is a whole number.
+func isWhole(r *big.Rat, scale int) bool {
+	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)
+	return new(big.Rat).Mul(r, new(big.Rat).SetInt(p)).IsInt()
+}
+
+// cmp compares a and b: -1, 0 or +1.
+func (a Amount) cmp(b Amount) int { return a.r.Cmp(&b.r) }
+
+// grouped prints a with thousands separators: 12,196.15.
+func (a Amount) grouped() string {
+	s := a.String()
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if hasFrac {
+		b.WriteString("." + frac)
+	}
+	return sign + b.String()
+}

@@ -111,7 +111,30 @@ func build(ctx context.Context, tx pgx.Tx, r *Report, opts Options, now time.Tim
 	if err := lag(ctx, tx, r, opts); err != nil {
 		return err
 	}
-	return topErrors(ctx, tx, r, opts)
+	if err := topErrors(ctx, tx, r, opts); err != nil {
+		return err
+	}
+	return history(ctx, tx, r)
+}
+
+// history reads the attributable share of the nightly runs that ended by
+// the window's start, for the trend chart.
+func history(ctx context.Context, tx pgx.Tx, r *Report) error {
+	rows, err := tx.Query(ctx, historySQL, r.Since, historyRuns)
+	if err != nil {
+		return fmt.Errorf("read report history: %w", err)
+	}
+	r.History, err = pgx.AppendRows(make([]HistoryPoint, 0), rows, func(row pgx.CollectableRow) (HistoryPoint, error) {
+		var p HistoryPoint
+		var currency *string
+		err := row.Scan(&p.Since, &p.Until, &currency, &p.AttributableShare)
+		p.Since, p.Until, p.Currency = p.Since.UTC(), p.Until.UTC(), currencyKey(currency)
+		return p, err
+	})
+	if err != nil {
+		return fmt.Errorf("read report history: %w", err)
+	}
+	return nil
 }
 
 // tune sets the report's transaction up: JIT off (compiling costs more

@@ -39,7 +39,7 @@ SELECT o.transaction_id, o.value, o.currency, e.value AS outbox_value, e.currenc
             ELSE 'ok' END AS kind
 FROM (
   SELECT q.transaction_id::text AS transaction_id, q.value::numeric AS value,
-         coalesce(q.currency::text, '') AS currency
+         coalesce(upper(q.currency::text), '') AS currency
   FROM (%s
   ) AS q
 ) o
@@ -84,7 +84,7 @@ func reconcileOrders(ctx context.Context, tx pgx.Tx, opts Options) (*ordersResul
 		switch kind {
 		case "not_enqueued":
 			amt, err := ParseAmount(revenue)
-			res.NotEnqueued = append(res.NotEnqueued, CurrencyCount{Currency: currency, Conversions: n, Revenue: amt})
+			res.NotEnqueued = append(res.NotEnqueued, CurrencyCount{Currency: currencyKey(&currency), Conversions: n, Revenue: amt})
 			res.examples = append(res.examples, ids...)
 			return err
 		case "mismatched":

@@ -65,7 +65,7 @@ func TestRender(t *testing.T) {
 		require.Equal(t, 0.3393, eur["attributable_share"])
 		pending := eur["buckets"].([]any)[8].(map[string]any)
 		require.Equal(t, "pending", pending["bucket"])
-		require.Equal(t, map[string]any{"conversions": float64(0), "revenue": "0"}, pending["stuck"])
+		require.Equal(t, map[string]any{"conversions": float64(0), "revenue": "0.00"}, pending["stuck"])
 	})
 	t.Run("csv parses and carries the summary", func(t *testing.T) {
 		cr := csv.NewReader(strings.NewReader(render(t, r, reconcile.FormatCSV)))

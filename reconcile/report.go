@@ -10,11 +10,11 @@ const SchemaVersion = 1
 // The buckets, in precedence order: each conversion falls into the first
 // whose rule it meets (docs/REPORT.md has the rules).
 const (
+	BucketConsentDenied    = "consent_denied"
 	BucketAttributable     = "attributable"
 	BucketMissingSessionID = "missing_session_id"
 	BucketMissingClientID  = "missing_client_id"
 	BucketLate             = "late"
-	BucketConsentDenied    = "consent_denied"
 	BucketInvalid          = "invalid"
 	BucketExpired          = "expired"
 	BucketFailed           = "failed"
@@ -25,15 +25,14 @@ const (
 // Buckets lists every bucket in precedence order, the order every section
 // and format uses.
 var Buckets = []string{
-	BucketAttributable, BucketMissingSessionID, BucketMissingClientID, BucketLate,
-	BucketConsentDenied, BucketInvalid, BucketExpired, BucketFailed, BucketPending,
-	BucketNotEnqueued,
+	BucketConsentDenied, BucketAttributable, BucketMissingSessionID, BucketMissingClientID, BucketLate,
+	BucketInvalid, BucketExpired, BucketFailed, BucketPending, BucketNotEnqueued,
 }
 
-// ProblemBuckets are the buckets that lose attribution through a defect;
-// the examples section lists transaction ids for each (consent_denied is
-// by design and attributable is fine, so neither is listed).
-var ProblemBuckets = []string{
+// problemBuckets are the buckets that lose attribution through a defect:
+// the revenue not attributable, and the examples section's lists
+// (consent_denied is by design and attributable is fine).
+var problemBuckets = []string{
 	BucketMissingSessionID, BucketMissingClientID, BucketLate, BucketInvalid,
 	BucketExpired, BucketFailed, BucketPending, BucketNotEnqueued,
 }
@@ -54,13 +53,36 @@ type Report struct {
 	Health   Health            `json:"delivery_health"`
 	Examples []Example         `json:"examples"`
 	Orders   Orders            `json:"orders"`
+	// History is the attributable share of the last nightly runs before
+	// this window (at most 30 runs, oldest first), for the trend chart.
+	History []HistoryPoint `json:"history"`
 }
 
-// CurrencySummary is section 1 for one currency.
+// HistoryPoint is one currency's attributable share in one stored nightly
+// run (ga4_outbox.reconcile_runs).
+type HistoryPoint struct {
+	Since             time.Time `json:"since"`
+	Until             time.Time `json:"until"`
+	Currency          string    `json:"currency"`
+	AttributableShare *float64  `json:"attributable_share"`
+}
+
+// CurrencySummary is section 1 for one currency, headline first.
 type CurrencySummary struct {
-	Currency    string `json:"currency"`
-	Conversions int64  `json:"conversions"`
-	Revenue     Amount `json:"revenue"`
+	// Currency is upper case (as sent); NoCurrency for rows without one.
+	Currency string `json:"currency"`
+	// NotAttributable is the revenue GA4 cannot join to the session that
+	// earned it: every bucket but attributable and consent_denied
+	// (not_enqueued included).
+	NotAttributable Amount `json:"not_attributable"`
+	// NotAttributableShare is NotAttributable / (revenue - consent_denied
+	// revenue), 4 decimals; nil when that revenue is zero.
+	NotAttributableShare *float64 `json:"not_attributable_share"`
+	// TopCauses are the largest parts of NotAttributable by source and
+	// bucket, most revenue first (at most 3).
+	TopCauses   []Cause `json:"top_causes"`
+	Conversions int64   `json:"conversions"`
+	Revenue     Amount  `json:"revenue"`
 	// AttributableShare is attributable revenue / (revenue - consent_denied
 	// revenue), 4 decimals; nil (JSON null) when that revenue is zero.
 	AttributableShare *float64 `json:"attributable_share"`
@@ -83,6 +105,15 @@ type Bucket struct {
 	// Stuck is the part of the pending bucket older than stuck_after; nil
 	// for every other bucket.
 	Stuck *Count `json:"stuck,omitempty"`
+}
+
+// Cause is one part of a currency's revenue not attributable: a problem
+// bucket of one source. Orders never enqueued have no source ("").
+type Cause struct {
+	Source      string `json:"source"`
+	Bucket      string `json:"bucket"`
+	Conversions int64  `json:"conversions"`
+	Revenue     Amount `json:"revenue"`
 }
 
 // Reason is one cause within a bucket: the skip or failure reason column,
@@ -123,8 +154,9 @@ type Health struct {
 	AttemptsMean float64 `json:"attempts_mean"`
 	AttemptsMax  int64   `json:"attempts_max"`
 	Retried      int64   `json:"retried"` // delivered after more than one attempt
-	// Pending rows, how many are stuck, and the oldest one's age at
-	// generated_at (from created_at), in seconds.
+	// Pending rows (by status, whatever their bucket: a pending row
+	// without a session_id counts here too), how many are stuck, and the
+	// oldest one's age at generated_at (from created_at), in seconds.
 	Pending                 int64        `json:"pending"`
 	Stuck                   int64        `json:"stuck"`
 	OldestPendingAgeSeconds int64        `json:"oldest_pending_age_seconds"`

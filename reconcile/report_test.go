@@ -1,9 +1,11 @@
 package reconcile_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,6 +51,11 @@ func digest(r *reconcile.Report) []string {
 	for _, s := range r.Summary {
 		out = append(out, fmt.Sprintf("summary %s n=%d rev=%s share=%s risk=%s%s", s.Currency, s.Conversions,
 			s.Revenue, share(s.AttributableShare), s.RevenueAtRisk, buckets(s.Buckets, true)))
+		line := fmt.Sprintf("headline %s lost=%s share=%s", s.Currency, s.NotAttributable, share(s.NotAttributableShare))
+		for _, c := range s.TopCauses {
+			line += fmt.Sprintf(" | %s %s %d %s", cmp.Or(c.Source, "-"), c.Bucket, c.Conversions, c.Revenue)
+		}
+		out = append(out, line)
 	}
 	for _, s := range r.BySource {
 		out = append(out, "source "+row(s))
@@ -116,14 +123,14 @@ var wantSources = []string{
 	"source backfill USD n=2 rev=95.00 share=0 | missing_client_id 1 15.00 | late 1 80.00",
 	"source backfill EUR n=2 rev=22.00 share=0 | missing_client_id 1 10.00 | expired 1 12.00",
 	"source webhook USD n=4 rev=92.00 share=0 | missing_session_id 1 25.00 | invalid 2 12.00 | pending 1 55.00 stuck 1 55.00",
-	"source webhook EUR n=5 rev=127.50 share=0.3961 | attributable 1 50.50 | missing_session_id 1 40.00 | late 1 20.00 | failed 1 17.00 | pending 1 0 stuck 0 0",
-	"source checkout EUR n=6 rev=279.00 share=0.4566 | attributable 1 100.00 | late 2 41.00 | consent_denied 1 60.00 | failed 1 33.00 | pending 1 45.00 stuck 0 0",
+	"source webhook EUR n=5 rev=127.50 share=0.3961 | attributable 1 50.50 | missing_session_id 1 40.00 | late 1 20.00 | failed 1 17.00 | pending 1 0.00 stuck 0 0.00",
+	"source checkout EUR n=6 rev=279.00 share=0.4566 | consent_denied 1 60.00 | attributable 1 100.00 | late 2 41.00 | failed 1 33.00 | pending 1 45.00 stuck 0 0.00",
 	"source checkout USD n=2 rev=299.99 share=1 | attributable 2 299.99",
-	"day 2026-03-01 EUR n=7 rev=310.50 share=0.6008 | attributable 2 150.50 | missing_session_id 1 40.00 | missing_client_id 1 10.00 | late 2 50.00 | consent_denied 1 60.00",
+	"day 2026-03-01 EUR n=7 rev=310.50 share=0.6008 | consent_denied 1 60.00 | attributable 2 150.50 | missing_session_id 1 40.00 | missing_client_id 1 10.00 | late 2 50.00",
 	"day 2026-03-01 USD n=2 rev=40.00 share=0 | missing_session_id 1 25.00 | missing_client_id 1 15.00",
 	"day 2026-03-02 EUR n=3 rev=62.00 share=0 | expired 1 12.00 | failed 2 50.00",
 	"day 2026-03-02 USD n=4 rev=311.99 share=0.9615 | attributable 2 299.99 | invalid 2 12.00",
-	"day 2026-03-03 EUR n=3 rev=56.00 share=0 | late 1 11.00 | pending 2 45.00 stuck 0 0",
+	"day 2026-03-03 EUR n=3 rev=56.00 share=0 | late 1 11.00 | pending 2 45.00 stuck 0 0.00",
 	"day 2026-03-03 USD n=2 rev=135.00 share=0 | late 1 80.00 | pending 1 55.00 stuck 1 55.00",
 	"health delivered=11 p50=120 p95=172470.5 max=259140 attempts=1.18/3 retried=1 pending=3 stuck=1 oldest=7200",
 	`error "HTTP 503" 2`,
@@ -139,14 +146,14 @@ var wantSources = []string{
 }
 
 const (
-	eurBuckets = " | attributable 2 150.50" +
+	eurBuckets = " | consent_denied 1 60.00" +
+		" | attributable 2 150.50" +
 		" | missing_session_id 1 40.00 [no_session_id 1 40.00]" +
 		" | missing_client_id 1 10.00 [skipped_missing_client_id 1 10.00]" +
 		" | late 3 61.00 [sent_after_24h 1 30.00, timestamp_before_session 1 11.00, timestamp_outside_session 1 20.00]" +
-		" | consent_denied 1 60.00" +
 		" | expired 1 12.00 [expired 1 12.00]" +
 		" | failed 2 50.00 [max_attempts 1 17.00, rejected 1 33.00]" +
-		" | pending 2 45.00 stuck 0 0"
+		" | pending 2 45.00 stuck 0 0.00"
 	usdBuckets = " | attributable 2 299.99 [recovered_session_id 2 299.99]" +
 		" | missing_session_id 1 25.00 [invalid_session_id 1 25.00]" +
 		" | missing_client_id 1 15.00 [invalid_client_id 1 15.00]" +
@@ -158,7 +165,9 @@ const (
 func wantWithOrders() []string {
 	want := []string{
 		"summary EUR n=15 rev=503.50 share=0.3393 risk=40.00" + eurBuckets + " | not_enqueued 2 75.00",
+		"headline EUR lost=293.00 share=0.6607 | - not_enqueued 2 75.00 | checkout pending 1 45.00 | checkout late 2 41.00",
 		"summary USD n=9 rev=516.99 share=0.5803 risk=25.00" + usdBuckets + " | not_enqueued 1 30.00",
+		"headline USD lost=217.00 share=0.4197 | backfill late 1 80.00 | webhook pending 1 55.00 | - not_enqueued 1 30.00",
 	}
 	want = append(want, wantSources[:len(wantSources)-1]...)
 	want = append(want, "examples pending P2", "examples not_enqueued O1 O2 O3",
@@ -172,7 +181,9 @@ func wantWithOrders() []string {
 func wantWithoutOrders() []string {
 	want := []string{
 		"summary EUR n=13 rev=428.50 share=0.4084 risk=40.00" + eurBuckets,
+		"headline EUR lost=218.00 share=0.5916 | checkout pending 1 45.00 | checkout late 2 41.00 | webhook missing_session_id 1 40.00",
 		"summary USD n=8 rev=486.99 share=0.616 risk=25.00" + usdBuckets,
+		"headline USD lost=187.00 share=0.384 | backfill late 1 80.00 | webhook pending 1 55.00 | webhook missing_session_id 1 25.00",
 	}
 	want = append(want, wantSources...)
 	return append(want, "orders configured=false n=0 mismatched=0")
@@ -373,4 +384,47 @@ func TestOrdersQueryEnds(t *testing.T) {
 		require.NoError(t, err, q)
 		require.EqualValues(t, 8, r.Orders.Orders)
 	}
+}
+
+// TestBuildEdgeRows: pending counts go by status (a pending row without a
+// session_id is in missing_session_id and still pending, and stuck);
+// currencies are grouped in upper case, NULL apart as NoCurrency; amounts
+// print with their currency's minor units.
+func TestBuildEdgeRows(t *testing.T) {
+	t.Parallel()
+	tx := pgtest.Tx(t)
+	h := time.Hour
+	insertFixture(t, tx, []fixtureRow{
+		{tx: "S1", value: "10.5", currency: "eur", source: "webhook", client: "123.456", occurred: s1.Add(h),
+			created: fixedAt.Add(-2 * h), status: "pending"},
+		{tx: "S2", value: "3.25", currency: "EUR", source: "webhook", client: "123.456", occurred: s1.Add(h),
+			created: fixedAt.Add(-m(5)), status: "pending"},
+		{tx: "S3", value: "5", source: "webhook", client: "123.456", session: sid1, occurred: s1.Add(m(10)),
+			delivered: s1.Add(m(11)), status: "delivered", attempts: 1},
+		{tx: "S4", value: "1500", currency: "JPY", source: "app", client: "123.456", session: sid1, occurred: s1.Add(m(10)),
+			delivered: s1.Add(m(11)), status: "delivered", attempts: 1},
+		{tx: "S5", value: "1.5", currency: "KWD", source: "app", client: "123.456", session: sid1, occurred: s1.Add(m(10)),
+			delivered: s1.Add(m(11)), status: "delivered", attempts: 1},
+		{tx: "S6", value: "0.125", currency: "EUR", source: "app", client: "123.456", session: sid1, occurred: s1.Add(m(10)),
+			delivered: s1.Add(m(11)), status: "delivered", attempts: 1},
+	})
+	r, err := reconcile.Build(context.Background(), tx, fixtureOptions(false))
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, s := range r.Summary {
+		got[s.Currency] = fmt.Sprintf("n=%d rev=%s lost=%s share=%s", s.Conversions, s.Revenue, s.NotAttributable, share(s.AttributableShare))
+	}
+	require.Equal(t, map[string]string{
+		"EUR":                "n=3 rev=13.875 lost=13.750 share=0.009",
+		"JPY":                "n=1 rev=1500 lost=0 share=1",
+		"KWD":                "n=1 rev=1.500 lost=0.000 share=1",
+		reconcile.NoCurrency: "n=1 rev=5.00 lost=0.00 share=1",
+	}, got)
+	require.EqualValues(t, 2, r.Health.Pending, "both pending rows, though neither is in the pending bucket")
+	require.EqualValues(t, 1, r.Health.Stuck)
+	require.EqualValues(t, 7200, r.Health.OldestPendingAgeSeconds)
+	eur := r.Summary[slices.IndexFunc(r.Summary, func(s reconcile.CurrencySummary) bool { return s.Currency == "EUR" })]
+	require.Equal(t, "13.750", eur.Buckets[2].Revenue.String(), "missing_session_id, at the precision of 0.125")
+	require.Equal(t, []reconcile.Cause{{Source: "webhook", Bucket: reconcile.BucketMissingSessionID, Conversions: 2,
+		Revenue: eur.Buckets[2].Revenue}}, eur.TopCauses)
 }

@@ -18,19 +18,23 @@ FROM ga4_outbox.events e
 WHERE e.occurred_at >= $1 AND e.occurred_at < $2`
 
 // aggregateSQL groups the window by currency, source, day, bucket:reason
-// and stuck (pending, created before $3) in one parallel pass with as few
-// aggregates as possible (they cost more than the scan). The planner
-// estimates a boolean group key as two groups, so the estimate stays small
-// enough for a parallel partial hash aggregate. The groups are few, so Go
-// folds them into the sections exactly; the rows themselves never leave
-// the database. min/max transaction_id give the examples for free;
-// min(created_at) of a pending group is its oldest pending row.
+// and pending state in one parallel pass with as few aggregates as
+// possible (they cost more than the scan). The pending state goes by the
+// status column, whatever the bucket (a pending row without a session_id
+// is in missing_session_id and still pending): NULL when not pending, else
+// whether the row is stuck (created before $3). The planner estimates a
+// boolean group key as two groups, so the estimate stays small enough for
+// a parallel partial hash aggregate. The groups are few, so Go folds them
+// into the sections exactly (currencies in upper case, as they are sent);
+// the rows themselves never leave the database. min/max transaction_id
+// give the examples for free; min(created_at) of a pending group is its
+// oldest pending row.
 const aggregateSQL = `
-SELECT coalesce(currency, '') AS currency,
+SELECT currency,
        coalesce(source, '(none)') AS source,
        occurred_day,
        bucket_reason,
-       (bucket_reason = 'pending:' AND created_at < $3) AS stuck,
+       CASE WHEN status = 'pending' THEN created_at < $3 END AS stuck,
        count(*) AS conversions,
        coalesce(sum(value), 0)::text AS revenue,
        coalesce(min(transaction_id), '') AS tx_min,
@@ -76,3 +80,21 @@ FROM shaped
 GROUP BY shape
 ORDER BY 2 DESC, 1
 LIMIT $3`
+
+// historyRuns is the number of nightly runs the trend chart shows.
+const historyRuns = 30
+
+// historySQL lists the attributable share per currency of the last $2
+// finished nightly runs that ended by $1 (the window's start), oldest
+// first, from the summary each run stored.
+const historySQL = `
+SELECT r.window_start, r.window_end, s->>'currency', (s->>'attributable_share')::float8
+FROM (
+    SELECT window_start, window_end, summary
+    FROM ga4_outbox.reconcile_runs
+    WHERE trigger = 'nightly' AND finished_at IS NOT NULL AND window_end <= $1
+    ORDER BY window_end DESC
+    LIMIT $2
+) r
+CROSS JOIN LATERAL jsonb_array_elements(CASE jsonb_typeof(r.summary) WHEN 'array' THEN r.summary ELSE '[]' END) s
+ORDER BY r.window_end, 3`
