@@ -2,7 +2,9 @@ package reconcile
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"strconv"
 )
 
 // topCauses is the number of causes the headline names per currency.
@@ -103,4 +105,76 @@ func (r *Report) eachAmount(fn func(currency string, a *Amount)) {
 	for i := range r.Orders.NotEnqueued {
 		fn(r.Orders.NotEnqueued[i].Currency, &r.Orders.NotEnqueued[i].Revenue)
 	}
+}
+
+// causeText says what each problem bucket did to the revenue, after the
+// amount: "payment_webhook: 12,196.15 EUR without session_id".
+var causeText = map[string]string{
+	BucketMissingSessionID: "without session_id",
+	BucketMissingClientID:  "without a valid client_id",
+	BucketLate:             "sent too late for its session",
+	BucketInvalid:          "skipped as invalid",
+	BucketExpired:          "expired unsent (older than 72h)",
+	BucketFailed:           "failed to send",
+	BucketPending:          "still pending",
+	BucketNotEnqueued:      "never enqueued",
+}
+
+// ordersSource names the cause of orders never enqueued, which have no
+// source.
+const ordersSource = "orders query"
+
+// headline is one currency's headline in words.
+type headline struct {
+	currency, lost, base string // amounts with thousands separators
+	share                string // "66.07%", "n/a"
+	causes               []string
+}
+
+// lead is the headline's first line: "EUR 293.00 of 443.50 not
+// attributable (66.07%)".
+func (h headline) lead() string {
+	return fmt.Sprintf("%s %s of %s not attributable (%s)", h.currency, h.lost, h.base, h.share)
+}
+
+// headlines are the report's opening lines: per currency, the revenue
+// not attributable, its share and the top causes with their source.
+// The compact layout clips sources to clipCauseSource runes there.
+func (r *Report) headlines(l layout) []headline {
+	out := make([]headline, 0, len(r.Summary))
+	for _, s := range r.Summary {
+		cur := l.currency(s.Currency)
+		h := headline{currency: cur, lost: s.NotAttributable.grouped(), base: s.attributableBase().grouped(),
+			share: pct(s.NotAttributableShare)}
+		for _, c := range s.TopCauses {
+			src, unit := l.clip(c.Source, clipCauseSource), "conversion"
+			if c.Bucket == BucketNotEnqueued {
+				src, unit = ordersSource, "order"
+			}
+			h.causes = append(h.causes, fmt.Sprintf("%s: %s %s %s (%s)", src, c.Revenue.grouped(), cur,
+				causeText[c.Bucket], plural(c.Conversions, unit)))
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// attributableBase is the revenue that could be attributed: revenue less
+// consent_denied revenue.
+func (s CurrencySummary) attributableBase() Amount {
+	return s.Revenue.Sub(bucketOf(s.Buckets, BucketConsentDenied).Revenue)
+}
+
+// headlineTitle heads the headline in every format.
+const headlineTitle = "Revenue GA4 cannot attribute to the session that earned it"
+
+// headlineNote explains the headline's share.
+const headlineNote = "Every cause counts (missing ids, late, invalid, expired, failed, pending, never enqueued);" +
+	" the share is of revenue less consent_denied."
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.FormatInt(n, 10) + " " + word + "s"
 }

@@ -107,7 +107,7 @@ func TestNightly(t *testing.T) {
 	}, res.Files)
 	md, err := os.ReadFile(res.Files[0])
 	require.NoError(t, err)
-	require.Contains(t, string(md), "| EUR | 7 | 310.50 | 150.50 | 60.08% | 40.00 |", "day 1 of the fixture")
+	require.Contains(t, string(md), "| EUR | 7 | 310.50 | 150.50 | 60.08% | 100.00 | 40.00 |", "day 1 of the fixture")
 
 	t.Run("the run row holds the window, files and summary", func(t *testing.T) {
 		var start, end time.Time
