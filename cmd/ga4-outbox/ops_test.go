@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -229,3 +231,29 @@ func TestRetryWakesPollers(t *testing.T) {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+// TestStatusEscapesAndFits: transaction ids and errors carrying control
+// characters reach the terminal escaped, and long ones are clipped so the
+// table fits in 100 columns; --wide prints them whole.
+func TestStatusEscapesAndFits(t *testing.T) {
+	t.Parallel()
+	f := newOpsFixture(t)
+	f.set(t, "p2", `transaction_id = E'p2-\x1b[2J\x1b]0;pwned\x07' || repeat('x', 60),
+		last_error = E'HTTP 503\r\n\x1b[31m' || repeat('long error ', 30)`)
+	f.set(t, "f1", `last_error = E'HTTP 400: \x1b[1mbold\x1b[0m \u202egnp.exe'`)
+	r := runCmd(t, f.env, "status")
+	require.Equal(t, 0, r.code, r.stderr)
+	t.Log("\n" + r.stdout)
+	for _, line := range strings.Split(r.stdout, "\n") {
+		require.LessOrEqual(t, utf8.RuneCountInString(line), 100, line)
+	}
+	for _, c := range r.stdout {
+		require.False(t, c != '\n' && (unicode.IsControl(c) || c == '\u202e'), "raw %U", c)
+	}
+	require.Contains(t, r.stdout, `p2-\x1b[2J\x1b]0;pwned\a`)
+	require.Contains(t, r.stdout, `HTTP 400: \x1b[1mbold\x1b[0m \u202egnp.exe`)
+
+	wide := runCmd(t, f.env, "status", "--wide")
+	require.Equal(t, 0, wide.code, wide.stderr)
+	require.Contains(t, wide.stdout, strings.Repeat("long error ", 29)+"long error")
+}

@@ -2,32 +2,37 @@ package main
 
 import (
 	"context"
-
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
+	"github.com/ga4-outbox/ga4-outbox/internal/printable"
 	"github.com/ga4-outbox/ga4-outbox/reconcile"
 )
 
-const reportUsage = `[--since T --until T | --window 24h] [--format table|markdown|csv|json|html] [--out FILE] [--fail-under 0.95]
+const reportUsage = `[--since T --until T | --window 24h] [--format table|markdown|csv|json|html] [--wide] [--out FILE] [--fail-under 0.95]
 
-Prints the attribution report for a window of business time [since, until).
-T is RFC 3339 (2026-03-01T00:00:00Z) or a UTC date (2026-03-01). Without
---since and --until the window is the last --window up to now; with one of
-them, --window extends it. --fail-under exits with status 3 when the
-attributable share of revenue of any currency is below the threshold (0-1).`
+Prints the attribution report for a window of business time [since, until),
+opening with the revenue GA4 cannot attribute, per currency, and its top
+causes. T is RFC 3339 (2026-03-01T00:00:00Z) or a UTC date (2026-03-01).
+Without --since and --until the window is the last --window (24h, 90m, 7d)
+up to now; with one of them, --window extends it. The table fits in 100
+columns; --wide shows every bucket, column and whole text. --fail-under
+exits with status 3 when the attributable share of revenue of any currency
+is below the threshold (0-1).`
 
 // reportFlags are the report command's parsed flags.
 type reportFlags struct {
 	since, until, format, out string
-	window                    time.Duration
+	window                    string
+	wide                      bool
 	failUnder                 float64
 }
 
@@ -36,8 +41,9 @@ func runReport(ctx context.Context, e *env) error {
 	var f reportFlags
 	fs.StringVar(&f.since, "since", "", "window start (inclusive), RFC 3339 or YYYY-MM-DD (UTC)")
 	fs.StringVar(&f.until, "until", "", "window end (exclusive), RFC 3339 or YYYY-MM-DD (UTC)")
-	fs.DurationVar(&f.window, "window", 24*time.Hour, "window length when --since or --until is missing")
-	fs.StringVar(&f.format, "format", reconcile.FormatTable, "output format: "+strings.Join(reconcile.Formats, ", "))
+	fs.StringVar(&f.window, "window", "24h", "window length when --since or --until is missing: 24h, 90m, 7d")
+	fs.StringVar(&f.format, "format", reconcile.FormatTable, "output format: "+strings.Join(reconcile.Formats, ", ")+" (md for markdown)")
+	fs.BoolVar(&f.wide, "wide", false, "table: every bucket, column and whole text (wider than 100 columns)")
 	fs.StringVar(&f.out, "out", "", "write the report to FILE instead of stdout")
 	fs.Float64Var(&f.failUnder, "fail-under", 0, "exit 3 when the attributable share of revenue is below this (0 = off)")
 	if err := parseFlags(fs, e.args); err != nil {
@@ -60,7 +66,7 @@ func runReport(ctx context.Context, e *env) error {
 	opts.Since, opts.Until = since, until
 	r, err := reconcile.Build(ctx, pool, opts)
 	if err != nil {
-		return fmt.Errorf("report: %w", err)
+		return fmt.Errorf("report: %w", explainMissingSchema(err))
 	}
 	if err := writeReport(e.stdout, f.out, f.format, r); err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -80,6 +86,12 @@ func reportOptions(cfg *config.Config) reconcile.Options {
 }
 
 func (f *reportFlags) validate(now time.Time, rest []string) (since, until time.Time, err error) {
+	if f.format == "md" {
+		f.format = reconcile.FormatMarkdown
+	}
+	if f.wide && f.format == reconcile.FormatTable {
+		f.format = reconcile.FormatWide
+	}
 	switch {
 	case len(rest) > 0:
 		return since, until, fmt.Errorf("unexpected arguments %q", rest)
@@ -87,8 +99,10 @@ func (f *reportFlags) validate(now time.Time, rest []string) (since, until time.
 		return since, until, fmt.Errorf("--format %q: must be one of %s", f.format, strings.Join(reconcile.Formats, ", "))
 	case f.failUnder < 0 || f.failUnder > 1:
 		return since, until, fmt.Errorf("--fail-under %g: must be a share between 0 and 1 (0.95 = 95 %%)", f.failUnder)
-	case f.window <= 0:
-		return since, until, fmt.Errorf("--window %s: must be positive", f.window)
+	}
+	window, err := parseWindow(f.window)
+	if err != nil {
+		return since, until, fmt.Errorf("--window %w", err)
 	}
 	if since, err = parseReportTime("--since", f.since); err != nil {
 		return since, until, err
@@ -99,11 +113,11 @@ func (f *reportFlags) validate(now time.Time, rest []string) (since, until time.
 	switch {
 	case since.IsZero() && until.IsZero():
 		until = now.UTC().Truncate(time.Second)
-		since = until.Add(-f.window)
+		since = until.Add(-window)
 	case since.IsZero():
-		since = until.Add(-f.window)
+		since = until.Add(-window)
 	case until.IsZero():
-		until = since.Add(f.window)
+		until = since.Add(window)
 	}
 	if !since.Before(until) {
 		return since, until, fmt.Errorf("--since %s must be before --until %s", since.Format(time.RFC3339), until.Format(time.RFC3339))
@@ -158,8 +172,37 @@ func checkShare(stderr io.Writer, r *reconcile.Report, threshold float64) error 
 		return nil
 	}
 	if share < threshold {
+		if currency == reconcile.NoCurrency {
+			currency = "no currency"
+		}
 		return exitError{code: 3, err: fmt.Errorf("attributable share of revenue %.2f%% (%s) is below --fail-under %.2f%%",
-			share*100, currency, threshold*100)}
+			share*100, printable.Escape(currency), threshold*100)}
 	}
 	return nil
+}
+
+// parseWindow reads --window: a Go duration (24h, 90m) or a number of
+// days (7d), optionally followed by a duration (1d12h). It must be
+// positive.
+func parseWindow(s string) (time.Duration, error) {
+	var d time.Duration
+	rest := s
+	if days, after, ok := strings.Cut(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 3660 {
+			return 0, fmt.Errorf("%q: use a duration such as 24h, 90m or 7d", s)
+		}
+		d, rest = time.Duration(n)*24*time.Hour, after
+	}
+	if rest != "" {
+		more, err := time.ParseDuration(rest)
+		if err != nil {
+			return 0, fmt.Errorf("%q: use a duration such as 24h, 90m or 7d", s)
+		}
+		d += more
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q: must be positive", s)
+	}
+	return d, nil
 }

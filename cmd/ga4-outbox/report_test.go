@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -71,8 +73,8 @@ func TestReportCommand(t *testing.T) {
 		t.Parallel()
 		r := runCmd(t, env, window...)
 		require.Equal(t, 0, r.code, r.stderr)
-		require.Contains(t, r.stdout, "| EUR      | 2           | 160.00  | 100.00       | 62.50%")
-		require.Contains(t, r.stdout, "| webhook  | EUR      | 1           | 60.00")
+		require.Contains(t, r.stdout, "| EUR      |           2 |  160.00 |       100.00 |             62.50% |")
+		require.Regexp(t, `\| webhook +\| EUR +\| +1 \| +60\.00 \|`, r.stdout)
 	})
 	t.Run("fail-under below the share passes", func(t *testing.T) {
 		t.Parallel()
@@ -107,6 +109,101 @@ func TestReportCommand(t *testing.T) {
 	})
 }
 
+// TestReportOrdersQueryFromConfig runs the orders query documented in
+// docs/REPORT.md and config.yaml from a config file, through the loader's
+// environment expansion ($1 and $2 must reach PostgreSQL), with a comment
+// as its last line.
+func TestReportOrdersQueryFromConfig(t *testing.T) {
+	t.Parallel()
+	url := reportDB(t)
+	pool, err := dbconn.OpenPool(context.Background(), url, 1)
+	require.NoError(t, err)
+	_, err = pool.Exec(context.Background(), `CREATE TABLE public.orders (id bigint, total numeric, currency text, paid_at timestamptz);
+		INSERT INTO public.orders VALUES (1, 42.50, 'eur', '2026-03-01 12:00Z'), (2, 9.99, 'EUR', '2026-03-02 12:00Z')`)
+	pool.Close()
+	require.NoError(t, err)
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`database:
+  url: ${REPORT_DB}
+reconcile:
+  orders_query: |
+    SELECT id::text AS transaction_id, total AS value, currency, paid_at AS occurred_at
+    FROM public.orders WHERE paid_at >= $1 AND paid_at < $2
+    -- the application's paid orders
+`), 0o600))
+	r := runCmd(t, map[string]string{"REPORT_DB": url}, "report", "--config", cfg, "--since", "2026-03-01", "--window", "1d", "--format", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var rep struct {
+		Orders struct {
+			Configured  bool `json:"configured"`
+			Orders      int  `json:"orders"`
+			NotEnqueued []struct {
+				Currency string `json:"currency"`
+				Revenue  string `json:"revenue"`
+			} `json:"not_enqueued"`
+		} `json:"orders"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
+	require.True(t, rep.Orders.Configured)
+	require.Equal(t, 1, rep.Orders.Orders, "the order of 2026-03-01 only")
+	require.Equal(t, "EUR", rep.Orders.NotEnqueued[0].Currency)
+	require.Equal(t, "42.50", rep.Orders.NotEnqueued[0].Revenue)
+}
+
+func TestReportCommandFormats(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"DATABASE_URL": reportDB(t)}
+	window := []string{"report", "--since", "2026-03-01", "--until", "2026-03-02"}
+	t.Run("the table opens with the headline and fits in 100 columns", func(t *testing.T) {
+		t.Parallel()
+		r := runCmd(t, env, window...)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, "  EUR 60.00 of 160.00 not attributable (37.50%)\n"+
+			"    webhook: 60.00 EUR without session_id (1 conversion)\n")
+		for _, line := range strings.Split(r.stdout, "\n") {
+			require.LessOrEqual(t, utf8.RuneCountInString(line), 100, line)
+		}
+	})
+	t.Run("--wide shows every bucket", func(t *testing.T) {
+		t.Parallel()
+		r := runCmd(t, env, append(window, "--wide")...)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Regexp(t, `\| EUR +\| pending, stuck \(older than 1h\) +\| +0 \| +0\.00 \|`, r.stdout)
+	})
+	t.Run("md is markdown", func(t *testing.T) {
+		t.Parallel()
+		r := runCmd(t, env, append(window, "--format", "md")...)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.True(t, strings.HasPrefix(r.stdout, "# GA4 attribution report"))
+	})
+	t.Run("--window in days", func(t *testing.T) {
+		t.Parallel()
+		r := runCmd(t, env, "report", "--until", "2026-03-03", "--window", "7d", "--format", "json")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, `"since": "2026-02-24T00:00:00Z"`)
+	})
+	t.Run("a database without the schema gets the migrate hint", func(t *testing.T) {
+		t.Parallel()
+		r := runCmd(t, map[string]string{"DATABASE_URL": pgtest.EmptyURL(t)}, window...)
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "run ga4-outbox migrate up")
+	})
+}
+
+func TestParseWindow(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]time.Duration{"24h": 24 * time.Hour, "90m": 90 * time.Minute, "7d": 7 * 24 * time.Hour,
+		"1d12h": 36 * time.Hour, "0d30m": 30 * time.Minute} {
+		got, err := parseWindow(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "0d", "-1h", "d", "1.5d", "7days", "1w", "-2d"} {
+		_, err := parseWindow(in)
+		require.Error(t, err, in)
+	}
+}
+
 func TestReportCommandUsage(t *testing.T) {
 	t.Parallel()
 	for name, args := range map[string][]string{
@@ -115,6 +212,7 @@ func TestReportCommandUsage(t *testing.T) {
 		"until before since": {"--since", "2026-03-02", "--until", "2026-03-01"},
 		"fail-under > 1":     {"--fail-under", "95"},
 		"negative window":    {"--window", "-1h"},
+		"window in weeks":    {"--window", "1w"},
 		"extra argument":     {"now"},
 	} {
 		t.Run(name, func(t *testing.T) {
