@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -40,8 +39,6 @@ type Nightly struct {
 	Location *time.Location
 	// Metrics, when set, is updated after each report this replica writes.
 	Metrics *Metrics
-	// Logger defaults to slog.Default().
-	Logger *slog.Logger
 }
 
 // NightlyResult says what one Run did.
@@ -63,7 +60,8 @@ type NightlyResult struct {
 // the report's transaction starts so that its snapshot sees a run another
 // replica has just committed), skips a day already reported, builds the
 // report, writes one file per format and records a reconcile_runs row with
-// trigger nightly in one repeatable-read transaction.
+// trigger nightly in one repeatable-read transaction. It logs nothing: the
+// caller (the run command's job) logs the result once.
 func (n *Nightly) Run(ctx context.Context, now time.Time) (*NightlyResult, error) {
 	loc := cmp.Or(n.Location, time.UTC)
 	local := now.In(loc)
@@ -76,7 +74,6 @@ func (n *Nightly) Run(ctx context.Context, now time.Time) (*NightlyResult, error
 	}); err != nil {
 		return nil, fmt.Errorf("nightly report %s: %w", res.Since.Format(time.DateOnly), err)
 	}
-	n.logger().Info("nightly report", "ran", res.Ran, "skipped", res.Skipped, "since", res.Since, "files", len(res.Files))
 	return res, nil
 }
 
@@ -186,11 +183,4 @@ func writeFile(path string, r *Report, format string) (err error) {
 		return fmt.Errorf("write report file: %w", err)
 	}
 	return nil
-}
-
-func (n *Nightly) logger() *slog.Logger {
-	if n.Logger == nil {
-		return slog.Default()
-	}
-	return n.Logger
 }

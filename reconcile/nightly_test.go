@@ -2,7 +2,6 @@ package reconcile_test
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -32,8 +31,7 @@ func nightlySetup(t *testing.T) (*pgxpool.Pool, string) {
 
 func newNightly(pool *pgxpool.Pool, dir string, m *reconcile.Metrics) *reconcile.Nightly {
 	return &reconcile.Nightly{DB: pool, Dir: dir, Formats: []string{"markdown", "json", "html"},
-		Options: reconcile.Options{Examples: 3}, Metrics: m,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		Options: reconcile.Options{Examples: 3}, Metrics: m}
 }
 
 func runCount(t *testing.T, pool *pgxpool.Pool) int {

@@ -18,25 +18,27 @@ import (
 // several replicas exactly one writes it (reconcile.Nightly holds an
 // advisory lock); metrics gets the last run's attributable share and
 // revenue at risk.
-func newNightly(pool *pgxpool.Pool, cfg *config.Config, logger *slog.Logger, metrics *reconcile.Metrics) *reconcile.Nightly {
+func newNightly(pool *pgxpool.Pool, cfg *config.Config, metrics *reconcile.Metrics) *reconcile.Nightly {
 	return &reconcile.Nightly{
 		DB:      pool,
 		Dir:     cfg.Reconcile.OutputDir,
 		Formats: cfg.Reconcile.Formats,
 		Options: reportOptions(cfg),
 		Metrics: metrics,
-		Logger:  logger,
 	}
 }
 
-// runNightly runs the job once and logs what it did.
+// runNightly runs the job once and logs what it did, in one line: Info
+// when this replica wrote the report, Debug when it had nothing to do
+// (another replica holds the lock, or the day is done). reconcile.Nightly
+// itself logs nothing, so the line is not doubled.
 func runNightly(ctx context.Context, n *reconcile.Nightly, logger *slog.Logger, now time.Time) error {
 	res, err := n.Run(ctx, now)
 	if err != nil {
 		return fmt.Errorf("nightly report: %w", err)
 	}
 	if !res.Ran {
-		logger.Info("nightly report not written here", "skipped", res.Skipped, "since", res.Since, "until", res.Until)
+		logger.Debug("nightly report not written here", "skipped", res.Skipped, "since", res.Since, "until", res.Until)
 		return nil
 	}
 	attrs := []any{"run_id", res.RunID, "since", res.Since, "until", res.Until, "files", res.Files}

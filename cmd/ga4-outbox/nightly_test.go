@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,11 +30,12 @@ func TestNightlyJobFromConfig(t *testing.T) {
 	require.NoError(t, err)
 
 	var logs bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	metrics := reconcile.NewMetrics()
-	n := newNightly(pool, cfg, logger, metrics)
+	n := newNightly(pool, cfg, metrics)
 	require.NoError(t, runNightly(ctx, n, logger, now))
 	require.Contains(t, logs.String(), "nightly report written")
+	require.Equal(t, 1, strings.Count(logs.String(), "\n"), "one line per run:\n%s", logs.String())
 
 	var window string
 	var files []string
@@ -49,4 +51,6 @@ func TestNightlyJobFromConfig(t *testing.T) {
 	logs.Reset()
 	require.NoError(t, runNightly(ctx, n, logger, now.Add(time.Hour)))
 	require.Contains(t, logs.String(), "nightly report not written here", "the day's report exists already")
+	require.Contains(t, logs.String(), `"level":"DEBUG"`, "nothing was done")
+	require.Equal(t, 1, strings.Count(logs.String(), "\n"))
 }

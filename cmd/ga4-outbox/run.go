@@ -99,7 +99,7 @@ func runSidecar(ctx context.Context, cfg *config.Config, logger *slog.Logger) er
 			return fmt.Errorf("run: %w", err)
 		}
 	}
-	jobs, err := scheduleJobs(ctx, poller, newNightly(pool, cfg, logger, reportMetrics), cfg, logger)
+	jobs, err := scheduleJobs(ctx, poller, newNightly(pool, cfg, reportMetrics), cfg, logger)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
@@ -166,11 +166,9 @@ func pollerConfig(cfg *config.Config, logger *slog.Logger, reg prometheus.Regist
 // scheduleJobs starts the retention job and the nightly report.
 func scheduleJobs(ctx context.Context, poller *outbox.Poller, nightly *reconcile.Nightly, cfg *config.Config, logger *slog.Logger) (*jobScheduler, error) {
 	jobs := newJobScheduler(logger)
+	// Retain logs the rows it deleted itself; the scheduler logs a failure.
 	err := jobs.add(ctx, "retention.schedule", cfg.Retention.Schedule, "retention", func(ctx context.Context) error {
-		n, err := poller.Retain(ctx)
-		if n > 0 {
-			logger.Info("retention deleted rows", "rows", n)
-		}
+		_, err := poller.Retain(ctx)
 		return err
 	})
 	if err != nil {
