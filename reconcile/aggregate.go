@@ -127,7 +127,7 @@ func (s *bucketSet) share() *float64 {
 		}
 		return Amount{}
 	}
-	return Share(get(BucketAttributable), s.revenue.Sub(get(BucketConsentDenied)))
+	return shareOf(get(BucketAttributable), s.revenue.Sub(get(BucketConsentDenied)))
 }
 
 type key struct{ a, b string }

@@ -71,9 +71,9 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Share is part/whole as a ratio in [0, 1], rounded to 4 decimals, or nil
+// shareOf is part/whole as a ratio in [0, 1], rounded to 4 decimals, or nil
 // when whole is zero (no revenue: no share to speak of).
-func Share(part, whole Amount) *float64 {
+func shareOf(part, whole Amount) *float64 {
 	if whole.r.Sign() == 0 {
 		return nil
 	}

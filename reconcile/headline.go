@@ -26,7 +26,7 @@ func (r *Report) fillHeadline() {
 			}
 		}
 		s.NotAttributable = lost
-		s.NotAttributableShare = Share(lost, s.Revenue.Sub(consent))
+		s.NotAttributableShare = shareOf(lost, s.Revenue.Sub(consent))
 		s.TopCauses = r.causes(s.Currency, topCauses)
 	}
 }

@@ -35,9 +35,9 @@ func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.share, m.atRisk, m.lastRun}
 }
 
-// Observe sets the gauges from r, replacing the previous report's
+// observe sets the gauges from r, replacing the previous report's
 // currencies. A currency without revenue has no share series.
-func (m *Metrics) Observe(r *Report) {
+func (m *Metrics) observe(r *Report) {
 	m.share.Reset()
 	m.atRisk.Reset()
 	for _, s := range r.Summary {

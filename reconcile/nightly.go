@@ -14,9 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// NightlyLockKey is the PostgreSQL advisory lock the nightly run holds, so
+// nightlyLockKey is the PostgreSQL advisory lock the nightly run holds, so
 // that of several replicas firing at once exactly one writes the report.
-const NightlyLockKey int64 = 0x6761346f7265636f // "ga4oreco"
+const nightlyLockKey int64 = 0x6761346f7265636f // "ga4oreco"
 
 // Nightly writes the report of the previous day once per day, whichever
 // replica's scheduler fires first. The run command calls Run from its cron
@@ -77,7 +77,7 @@ func (n *Nightly) Run(ctx context.Context, now time.Time) (*NightlyResult, error
 	return res, nil
 }
 
-// locked runs fn on a connection holding NightlyLockKey, or marks res
+// locked runs fn on a connection holding nightlyLockKey, or marks res
 // skipped when another session holds it.
 func (n *Nightly) locked(ctx context.Context, res *NightlyResult, fn func(*pgx.Conn) error) error {
 	conn, err := n.DB.Acquire(ctx)
@@ -86,7 +86,7 @@ func (n *Nightly) locked(ctx context.Context, res *NightlyResult, fn func(*pgx.C
 	}
 	defer conn.Release()
 	var locked bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, NightlyLockKey).Scan(&locked); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, nightlyLockKey).Scan(&locked); err != nil {
 		return fmt.Errorf("take nightly lock: %w", err)
 	}
 	if !locked {
@@ -94,7 +94,7 @@ func (n *Nightly) locked(ctx context.Context, res *NightlyResult, fn func(*pgx.C
 		return nil
 	}
 	defer func() {
-		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, NightlyLockKey); err != nil {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, nightlyLockKey); err != nil {
 			conn.Conn().Close(context.WithoutCancel(ctx)) // a closed session holds no lock; the pool drops it
 		}
 	}()
@@ -135,7 +135,7 @@ func (n *Nightly) run(ctx context.Context, tx pgx.Tx, now time.Time, res *Nightl
 	}
 	res.Ran, res.Report = true, r
 	if n.Metrics != nil {
-		n.Metrics.Observe(r)
+		n.Metrics.observe(r)
 	}
 	return nil
 }
@@ -153,7 +153,7 @@ func (n *Nightly) write(r *Report) ([]string, error) {
 	}
 	var files []string
 	for _, f := range formats {
-		path := filepath.Join(dir, fmt.Sprintf("ga4-outbox-report-%s.%s", r.Since.Format(time.DateOnly), Extension(f)))
+		path := filepath.Join(dir, fmt.Sprintf("ga4-outbox-report-%s.%s", r.Since.Format(time.DateOnly), extension(f)))
 		if err := writeFile(path, r, f); err != nil {
 			return files, err
 		}

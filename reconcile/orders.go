@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// OrdersColumns are the columns an orders query must return, by name.
-var OrdersColumns = []string{"transaction_id", "value", "currency", "occurred_at"}
+// ordersColumns are the columns an orders query must return, by name.
+var ordersColumns = []string{"transaction_id", "value", "currency", "occurred_at"}
 
 // OrdersQueryError reports an orders query that does not return the
 // columns the reconciliation needs.
@@ -21,7 +21,7 @@ type OrdersQueryError struct {
 
 func (e *OrdersQueryError) Error() string {
 	return fmt.Sprintf("reconcile.orders_query: missing column(s) %s: it must return %s (it returns %s)",
-		strings.Join(e.Missing, ", "), strings.Join(OrdersColumns, ", "), strings.Join(e.Got, ", "))
+		strings.Join(e.Missing, ", "), strings.Join(ordersColumns, ", "), strings.Join(e.Got, ", "))
 }
 
 type ordersResult struct {
@@ -120,7 +120,7 @@ func mismatches(ctx context.Context, tx pgx.Tx, joined string, opts Options, res
 }
 
 // checkOrderColumns runs the query for zero rows and compares the column
-// names it returns with OrdersColumns.
+// names it returns with ordersColumns.
 func checkOrderColumns(ctx context.Context, tx pgx.Tx, q string, opts Options) error {
 	rows, err := tx.Query(ctx, "SELECT * FROM ("+q+"\n) AS q LIMIT 0", opts.Since, opts.Until)
 	if err != nil {
@@ -136,7 +136,7 @@ func checkOrderColumns(ctx context.Context, tx pgx.Tx, q string, opts Options) e
 		return fmt.Errorf("run reconcile.orders_query: %w", err)
 	}
 	var missing []string
-	for _, c := range OrdersColumns {
+	for _, c := range ordersColumns {
 		if !slices.Contains(got, c) {
 			missing = append(missing, c)
 		}

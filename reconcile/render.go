@@ -31,9 +31,9 @@ const (
 // Formats lists every format Render accepts.
 var Formats = []string{FormatTable, FormatWide, FormatMarkdown, FormatCSV, FormatJSON, FormatHTML}
 
-// Extension returns the file extension for a format ("md" for markdown,
+// extension returns the file extension for a format ("md" for markdown,
 // "txt" for table, "wide.txt" for wide).
-func Extension(format string) string {
+func extension(format string) string {
 	switch format {
 	case FormatMarkdown:
 		return "md"
