@@ -211,7 +211,7 @@ func (r *Report) trendSVG() template.HTML {
 	if len(currencies) == 0 {
 		return template.HTML(`<p>(no revenue to share)</p>`)
 	}
-	const w, h, left, top, plotW, plotH = 400, 190, 34, 10, 300, 140
+	const w, h, left, top, plotW, plotH = 440, 190, 34, 10, 300, 140
 	x := func(i int) float64 {
 		if len(points) == 1 {
 			return left + plotW/2

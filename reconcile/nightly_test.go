@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -145,6 +146,15 @@ func TestNightly(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, next.Ran)
 		require.Equal(t, 2, runCount(t, pool))
+		share := func(f float64) *float64 { return &f }
+		day1, day2 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+		require.Equal(t, []reconcile.HistoryPoint{
+			{Since: day1, Until: day2, Currency: "EUR", AttributableShare: share(0.6008)},
+			{Since: day1, Until: day2, Currency: "USD", AttributableShare: share(0)},
+		}, next.Report.History, "the trend starts with the first night's run")
+		var page strings.Builder
+		require.NoError(t, next.Report.Render(&page, reconcile.FormatHTML))
+		require.Contains(t, page.String(), "<title>03-01 EUR: 60.08%</title>")
 	})
 }
 
