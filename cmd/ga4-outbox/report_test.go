@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,10 +12,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
+	"github.com/ga4-outbox/ga4-outbox/reconcile"
 )
 
 // reportDB returns the URL of a fresh database holding, on 2026-03-01: one
@@ -223,4 +227,22 @@ func TestReportCommandUsage(t *testing.T) {
 			require.NotContains(t, r.stderr, "dbpassword")
 		})
 	}
+}
+
+func TestCheckShareNamesTheCurrency(t *testing.T) {
+	t.Parallel()
+	half := 0.5
+	r := &reconcile.Report{Summary: []reconcile.CurrencySummary{{Currency: reconcile.NoCurrency, AttributableShare: &half}}}
+	err := checkShare(io.Discard, r, 0.9)
+	require.EqualError(t, err, "attributable share of revenue 50.00% (no currency) is below --fail-under 90.00%")
+}
+
+// TestExplainMissingSchema: the migrate hint is for the sidecar's schema
+// only; a missing table of the orders query keeps PostgreSQL's message.
+func TestExplainMissingSchema(t *testing.T) {
+	t.Parallel()
+	ours := fmt.Errorf("build report: %w", &pgconn.PgError{Code: "42P01", Message: `relation "ga4_outbox.events" does not exist`})
+	require.ErrorContains(t, explainMissingSchema(ours), "run ga4-outbox migrate up")
+	theirs := fmt.Errorf("run reconcile.orders_query: %w", &pgconn.PgError{Code: "42P01", Message: `relation "public.orders" does not exist`})
+	require.Equal(t, theirs, explainMissingSchema(theirs))
 }
