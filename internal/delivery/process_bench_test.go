@@ -262,9 +262,9 @@ func (e *emulatorProcess) stats(b *testing.B) emulatorCounters {
 }
 
 // writeBenchConfig writes the drain's config: database.max_conns 8 and the
-// poller's defaults; BENCH_BATCH and BENCH_CONCURRENCY override those, and
-// GA4_OUTBOX_BENCH_H2C=1 sets ga4.cleartext_http2 (HTTP/2 to the plaintext
-// emulator).
+// poller's defaults; BENCH_BATCH, BENCH_CONCURRENCY, BENCH_LEASE and
+// BENCH_TIMEOUT (ga4.timeout) override those, and GA4_OUTBOX_BENCH_H2C=1
+// sets ga4.cleartext_http2 (HTTP/2 to the plaintext emulator).
 func writeBenchConfig(b *testing.B, path string) {
 	b.Helper()
 	cfg := "database:\n  max_conns: 8\n" // the poller at its defaults unless BENCH_* say otherwise
@@ -274,11 +274,21 @@ func writeBenchConfig(b *testing.B, path string) {
 			poller += fmt.Sprintf("  %s: %d\n", k.key, n)
 		}
 	}
+	if d := os.Getenv("BENCH_LEASE"); d != "" {
+		poller += "  lease: " + d + "\n"
+	}
 	if poller != "" {
 		cfg += "poller:\n" + poller
 	}
+	var ga string
 	if os.Getenv("GA4_OUTBOX_BENCH_H2C") == "1" { // loopback: HTTP/2 without TLS to the emulator
-		cfg += "ga4:\n  cleartext_http2: true\n"
+		ga += "  cleartext_http2: true\n"
+	}
+	if d := os.Getenv("BENCH_TIMEOUT"); d != "" {
+		ga += "  timeout: " + d + "\n"
+	}
+	if ga != "" {
+		cfg += "ga4:\n" + ga
 	}
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		b.Fatal(err)
