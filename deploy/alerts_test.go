@@ -16,7 +16,7 @@ import (
 
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
-	"github.com/ga4-outbox/ga4-outbox/outbox"
+	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 	"github.com/ga4-outbox/ga4-outbox/reconcile"
 )
 
@@ -71,7 +71,7 @@ func registerPoller(t *testing.T, reg prometheus.Registerer) {
 	cfg.GA4.MeasurementID, cfg.GA4.APISecret = "G-TEST123", "secret"
 	sender, err := delivery.FromConfig(cfg, nil, reg)
 	require.NoError(t, err)
-	_, err = outbox.New(pool, sender, &outbox.Config{Registerer: reg})
+	_, err = poller.New(pool, sender, &poller.Config{Registerer: reg})
 	require.NoError(t, err)
 }
 

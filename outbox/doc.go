@@ -1,6 +1,8 @@
-// Package outbox is the transactional outbox for GA4 conversions: the API an
-// application calls to enqueue a conversion inside its own transaction, and
-// the poller that claims, delivers and marks rows.
+// Package outbox is what an application imports to hand GA4 conversions to
+// the ga4-outbox sidecar: Enqueue writes a Conversion into the outbox table
+// (ga4_outbox.events) inside the application's own transaction. It depends
+// on pgx and the standard library only; the sidecar's machinery (the
+// poller, metrics, its scheduler) is not linked into the application.
 //
 // # Enqueue
 //
@@ -15,28 +17,26 @@
 //		return err
 //	})
 //
+// Programmer errors (a malformed value, a missing transaction id for a
+// purchase) are refused with a *FieldError; missing browser identifiers are
+// not errors: the row is stored and the nightly report counts what it cost.
+//
+// # Idempotency
+//
 // Enqueue is idempotent on (event name, transaction id): a retried webhook
 // writes nothing and learns that it was a Duplicate, without aborting the
 // transaction. Applications in other languages INSERT into
-// ga4_outbox.events with ON CONFLICT DO NOTHING (the README has the statement).
+// ga4_outbox.events with ON CONFLICT DO NOTHING (the README has the
+// statement).
 //
-// # Row lifecycle
+// # What happens to the row
 //
-// A row is inserted pending. The poller claims a batch of rows in one
-// statement (FOR UPDATE SKIP LOCKED, nearest attribution deadline first),
-// leasing them: they stay pending with next_attempt_at moved to the end of
-// the lease and a fresh lease token. It sends them outside any transaction
-// through a Sender and marks the whole batch in one statement, fenced by the
-// lease token:
-//
-//	pending -> delivered                      2xx
-//	pending -> pending (next_attempt_at)      retryable error, backoff with jitter
-//	pending -> failed   (rejected|max_attempts)
-//	pending -> skipped  (consent_denied|invalid|expired|missing_client_id|unknown_property)
-//
-// A worker that dies after claiming loses nothing: when its lease expires the
-// rows are claimable again. Delivery is therefore at least once; GA
-// deduplicates purchases by transaction_id. No status change clears
-// last_error. Only the retention job deletes rows (delivered and skipped
-// ones, never failed ones).
+// The row is inserted pending (StatusPending). The sidecar claims it,
+// sends it to the Measurement Protocol outside any transaction and marks it
+// delivered, pending again with a backoff after a retryable error, failed
+// (ReasonRejected, ReasonMaxAttempts) or skipped without sending
+// (ReasonConsentDenied and the other Reason values). Delivery is at least
+// once; GA deduplicates purchases by transaction_id. Only the sidecar's
+// retention job deletes rows. The lifecycle, with its diagram, is in
+// docs/ARCHITECTURE.md; running the sidecar in docs/OPERATIONS.md.
 package outbox

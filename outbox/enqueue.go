@@ -17,13 +17,6 @@ type DB interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// Querier is DB with Query: what Status needs to read lists of rows. A
-// pgx.Tx, a *pgxpool.Pool or a *pgx.Conn fit.
-type Querier interface {
-	DB
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
 // EnqueueResult says which row holds the conversion.
 type EnqueueResult struct {
 	// ID is the row id. It is 0 only for a duplicate whose row was committed

@@ -43,19 +43,13 @@ const (
 	ReasonGeneratedClientID = "generated_client_id"
 )
 
-// The reasons of failed rows and of skipped rows, in the order above.
-var (
-	failedReasons  = []string{ReasonRejected, ReasonMaxAttempts}
-	skippedReasons = []string{ReasonConsentDenied, ReasonInvalid, ReasonExpired, ReasonMissingClientID, ReasonUnknownProperty}
-)
-
-// Consent values as stored in the consent_* columns. The empty string is
-// stored as NULL and means unknown.
+// Consent values of Conversion.AnalyticsStorage, AdUserData and
+// AdPersonalization, as stored in the consent_* columns; the empty string
+// is stored as NULL and means unknown. They are lower case, like gtag's
+// consent values: the sidecar writes the Measurement Protocol's upper-case
+// ones ("GRANTED") when it sends. Enqueue refuses any other value, so
+// "GRANTED" is a *FieldError here.
 const (
 	ConsentGranted = "granted"
 	ConsentDenied  = "denied"
 )
-
-// Channel is the NOTIFY channel the events table's trigger signals after
-// each INSERT statement.
-const Channel = "ga4_outbox_events"

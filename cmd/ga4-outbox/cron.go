@@ -13,7 +13,7 @@ import (
 // retention) on robfig/cron specs: standard five fields, @every, @hourly,
 // CRON_TZ= prefixes. A job still running when its next tick comes is
 // skipped, not doubled. The only file of cmd that knows robfig/cron (the
-// poller's own safety net lives in the outbox package).
+// poller's own safety net lives in internal/poller).
 type jobScheduler struct {
 	c      *cron.Cron
 	logger *slog.Logger

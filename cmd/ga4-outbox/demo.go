@@ -18,7 +18,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
 	"github.com/ga4-outbox/ga4-outbox/internal/demo"
-	"github.com/ga4-outbox/ga4-outbox/outbox"
+	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 	"github.com/ga4-outbox/ga4-outbox/reconcile"
 )
 
@@ -143,14 +143,14 @@ func demoDeliver(ctx context.Context, w io.Writer, pool *pgxpool.Pool, emuURL st
 		return fmt.Errorf("demo: %w", err)
 	}
 	pcfg := pollerConfig(cfg, slog.New(slog.DiscardHandler), nil)
-	poller, err := outbox.New(pool, sender, pcfg)
+	p, err := poller.New(pool, sender, pcfg)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	update, finish := deliveryProgress(w, total)
 	drainCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	stats, err := poller.Drain(drainCtx, update)
+	stats, err := p.Drain(drainCtx, update)
 	finish()
 	if err != nil {
 		return fmt.Errorf("demo: deliver: %w", err)

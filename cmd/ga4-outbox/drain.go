@@ -14,7 +14,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
-	"github.com/ga4-outbox/ga4-outbox/outbox"
+	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 )
 
 const drainUsage = `[--timeout 10m]
@@ -57,25 +57,25 @@ func runDrain(ctx context.Context, e *env) error {
 	return drainExit(ctx, stats, err)
 }
 
-func drain(ctx context.Context, w io.Writer, cfg *config.Config, logger *slog.Logger, timeout time.Duration) (outbox.Stats, error) {
+func drain(ctx context.Context, w io.Writer, cfg *config.Config, logger *slog.Logger, timeout time.Duration) (poller.Stats, error) {
 	pool, err := dbconn.OpenPool(ctx, cfg.Database.URL, cfg.Database.MaxConns)
 	if err != nil {
-		return outbox.Stats{}, fmt.Errorf("drain: %w", err)
+		return poller.Stats{}, fmt.Errorf("drain: %w", err)
 	}
 	defer pool.Close()
 	sender, err := delivery.FromConfig(cfg, logger, nil)
 	if err != nil {
-		return outbox.Stats{}, fmt.Errorf("drain: %w", err)
+		return poller.Stats{}, fmt.Errorf("drain: %w", err)
 	}
-	poller, err := outbox.New(pool, sender, pollerConfig(cfg, logger, nil))
+	p, err := poller.New(pool, sender, pollerConfig(cfg, logger, nil))
 	if err != nil {
-		return outbox.Stats{}, fmt.Errorf("drain: %w", err)
+		return poller.Stats{}, fmt.Errorf("drain: %w", err)
 	}
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var update func(outbox.Stats)
+	var update func(poller.Stats)
 	finish := func() {}
-	stats, err := poller.Drain(dctx, func(s outbox.Stats) {
+	stats, err := p.Drain(dctx, func(s poller.Stats) {
 		if update == nil {
 			update, finish = deliveryProgress(w, s.Backlog)
 		}
@@ -85,7 +85,7 @@ func drain(ctx context.Context, w io.Writer, cfg *config.Config, logger *slog.Lo
 	return stats, err
 }
 
-func printDrainSummary(w io.Writer, s outbox.Stats) {
+func printDrainSummary(w io.Writer, s poller.Stats) {
 	var reasons []string
 	for _, r := range slices.Sorted(maps.Keys(s.ByReason)) {
 		reasons = append(reasons, fmt.Sprintf("%s %d", r, s.ByReason[r]))
@@ -98,7 +98,7 @@ func printDrainSummary(w io.Writer, s outbox.Stats) {
 		s.Delivered+s.Skipped+s.Failed, s.Backlog, s.Delivered, s.Skipped, s.Failed, detail, s.Retried)
 }
 
-func drainExit(ctx context.Context, s outbox.Stats, err error) error {
+func drainExit(ctx context.Context, s poller.Stats, err error) error {
 	switch {
 	case err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		return exitError{code: exitDrainTimeout, err: fmt.Errorf("drain: timeout: %w", err)}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
+	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
@@ -111,7 +112,7 @@ func TestStatusJSON(t *testing.T) {
 	f := newOpsFixture(t)
 	r := runCmd(t, f.env, "status", "--format", "json", "--limit", "1")
 	require.Equal(t, 0, r.code, r.stderr)
-	var st outbox.StatusReport
+	var st poller.StatusReport
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &st))
 	require.EqualValues(t, 7, st.Total)
 	got := map[string]int64{}
@@ -120,7 +121,7 @@ func TestStatusJSON(t *testing.T) {
 	}
 	require.Equal(t, map[string]int64{"pending/": 2, "delivered/": 1, "failed/rejected": 1,
 		"failed/max_attempts": 1, "skipped/invalid": 1, "skipped/consent_denied": 1}, got)
-	require.Equal(t, outbox.PendingState{Total: 2, Due: 1, BackingOff: 1, OldestAgeSeconds: st.Pending.OldestAgeSeconds}, st.Pending)
+	require.Equal(t, poller.PendingState{Total: 2, Due: 1, BackingOff: 1, OldestAgeSeconds: st.Pending.OldestAgeSeconds}, st.Pending)
 	require.Len(t, st.NextAttempts, 1)
 	require.Equal(t, "p1", st.NextAttempts[0].TransactionID)
 	require.Len(t, st.LastErrors, 1)
@@ -219,13 +220,13 @@ func TestRetryWakesPollers(t *testing.T) {
 	conn, err := pgx.Connect(ctx, f.url)
 	require.NoError(t, err)
 	defer conn.Close(context.Background())
-	_, err = conn.Exec(ctx, "LISTEN "+outbox.Channel)
+	_, err = conn.Exec(ctx, "LISTEN "+poller.NotifyChannel)
 	require.NoError(t, err)
 	r := runCmd(t, f.env, "retry", "--transaction-id", "f1")
 	require.Equal(t, 0, r.code, r.stderr)
 	n, err := conn.WaitForNotification(ctx)
-	require.NoError(t, err, "retry must NOTIFY "+outbox.Channel)
-	require.Equal(t, outbox.Channel, n.Channel)
+	require.NoError(t, err, "retry must NOTIFY "+poller.NotifyChannel)
+	require.Equal(t, poller.NotifyChannel, n.Channel)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
+	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
@@ -63,9 +64,9 @@ func runRetry(ctx context.Context, e *env) error {
 	}
 	defer pool.Close()
 	filter.DryRun = *dryRun
-	var res outbox.RequeueResult
+	var res poller.RequeueResult
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) (err error) {
-		res, err = outbox.Requeue(ctx, tx, time.Now(), filter)
+		res, err = poller.Requeue(ctx, tx, time.Now(), filter)
 		return err
 	})
 	if err != nil {
@@ -79,10 +80,10 @@ func runRetry(ctx context.Context, e *env) error {
 	return nil
 }
 
-// buildFilter turns retry's flags into an outbox.RequeueFilter, refusing
+// buildFilter turns retry's flags into an poller.RequeueFilter, refusing
 // bad values and an empty selection with messages that name the flags.
-func buildFilter(fs *flag.FlagSet, ids, txIDs listFlag, reason, since, until, skipped string, all bool, now time.Time) (outbox.RequeueFilter, error) {
-	f := outbox.RequeueFilter{TransactionIDs: txIDs, Reason: reason, SkippedReason: skipped, All: all}
+func buildFilter(fs *flag.FlagSet, ids, txIDs listFlag, reason, since, until, skipped string, all bool, now time.Time) (poller.RequeueFilter, error) {
+	f := poller.RequeueFilter{TransactionIDs: txIDs, Reason: reason, SkippedReason: skipped, All: all}
 	var err error
 	if f.IDs, err = parseIDs(ids); err != nil {
 		return f, err

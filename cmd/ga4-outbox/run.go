@@ -14,7 +14,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
-	"github.com/ga4-outbox/ga4-outbox/outbox"
+	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 	"github.com/ga4-outbox/ga4-outbox/reconcile"
 )
 
@@ -89,7 +89,7 @@ func runSidecar(ctx context.Context, cfg *config.Config, logger *slog.Logger) er
 	reg := newMetricsRegistry()
 	reportMetrics := reconcile.NewMetrics()
 	reg.MustRegister(reportMetrics.Collectors()...)
-	poller, err := newRunPoller(pool, cfg, logger, reg)
+	p, err := newRunPoller(pool, cfg, logger, reg)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
@@ -99,13 +99,13 @@ func runSidecar(ctx context.Context, cfg *config.Config, logger *slog.Logger) er
 			return fmt.Errorf("run: %w", err)
 		}
 	}
-	jobs, err := scheduleJobs(ctx, poller, newNightly(pool, cfg, reportMetrics), cfg, logger)
+	jobs, err := scheduleJobs(ctx, p, newNightly(pool, cfg, reportMetrics), cfg, logger)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	logger.Info("sidecar started", "measurement_id", cfg.GA4.MeasurementID, "listen", cfg.Poller.ListenEnabled(),
 		"poller_schedule", cfg.Poller.Schedule)
-	runErr := poller.Run(ctx)
+	runErr := p.Run(ctx)
 	return shutdownSidecar(cfg, logger, jobs, health, runErr)
 }
 
@@ -130,18 +130,18 @@ func shutdownSidecar(cfg *config.Config, logger *slog.Logger, jobs *jobScheduler
 }
 
 // newRunPoller builds the poller from config.yaml.
-func newRunPoller(pool *pgxpool.Pool, cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) (*outbox.Poller, error) {
+func newRunPoller(pool *pgxpool.Pool, cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) (*poller.Poller, error) {
 	sender, err := delivery.FromConfig(cfg, logger, reg)
 	if err != nil {
 		return nil, err
 	}
-	return outbox.New(pool, sender, pollerConfig(cfg, logger, reg))
+	return poller.New(pool, sender, pollerConfig(cfg, logger, reg))
 }
 
 // pollerConfig maps the poller and retention sections of config.yaml.
-func pollerConfig(cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) *outbox.Config {
+func pollerConfig(cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) *poller.Config {
 	p := cfg.Poller
-	return &outbox.Config{
+	return &poller.Config{
 		BatchSize:       p.BatchSize,
 		InFlightBatches: p.InFlightBatches,
 		Lease:           p.Lease.D(),
@@ -155,7 +155,7 @@ func pollerConfig(cfg *config.Config, logger *slog.Logger, reg prometheus.Regist
 		ShutdownGrace:   p.ShutdownGrace.D(),
 		Logger:          logger,
 		Registerer:      reg,
-		Retention: outbox.RetentionConfig{
+		Retention: poller.RetentionConfig{
 			DeliveredAfter: cfg.Retention.DeliveredAfter.D(),
 			SkippedAfter:   cfg.Retention.SkippedAfter.D(),
 			BatchSize:      cfg.Retention.BatchSize,
@@ -164,11 +164,11 @@ func pollerConfig(cfg *config.Config, logger *slog.Logger, reg prometheus.Regist
 }
 
 // scheduleJobs starts the retention job and the nightly report.
-func scheduleJobs(ctx context.Context, poller *outbox.Poller, nightly *reconcile.Nightly, cfg *config.Config, logger *slog.Logger) (*jobScheduler, error) {
+func scheduleJobs(ctx context.Context, p *poller.Poller, nightly *reconcile.Nightly, cfg *config.Config, logger *slog.Logger) (*jobScheduler, error) {
 	jobs := newJobScheduler(logger)
 	// Retain logs the rows it deleted itself; the scheduler logs a failure.
 	err := jobs.add(ctx, "retention.schedule", cfg.Retention.Schedule, "retention", func(ctx context.Context) error {
-		_, err := poller.Retain(ctx)
+		_, err := p.Retain(ctx)
 		return err
 	})
 	if err != nil {

@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
+	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 	"github.com/ga4-outbox/ga4-outbox/internal/printable"
-	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
 func runStatus(ctx context.Context, e *env) error {
@@ -40,7 +40,7 @@ func runStatus(ctx context.Context, e *env) error {
 		return fmt.Errorf("status: %w", err)
 	}
 	defer pool.Close()
-	st, err := outbox.Status(ctx, pool, time.Now(), *limit)
+	st, err := poller.Status(ctx, pool, time.Now(), *limit)
 	if err != nil {
 		return fmt.Errorf("status: %w", explainMissingSchema(err))
 	}
@@ -69,7 +69,7 @@ const statusWidth = 100
 // printStatus prints the status report for a terminal: in 100 columns,
 // error texts clipped to fit, unless wide. Text from the database is
 // escaped (printable.Escape): no control character reaches the terminal.
-func printStatus(w io.Writer, st *outbox.StatusReport, wide bool) error {
+func printStatus(w io.Writer, st *poller.StatusReport, wide bool) error {
 	fmt.Fprintf(w, "Outbox rows: %d\n", st.Total)
 	if st.Total == 0 {
 		fmt.Fprintln(w, "(the outbox is empty)")
@@ -95,7 +95,7 @@ func printStatus(w io.Writer, st *outbox.StatusReport, wide bool) error {
 	return printLastErrors(w, st, wide)
 }
 
-func printNextAttempts(w io.Writer, st *outbox.StatusReport, wide bool) error {
+func printNextAttempts(w io.Writer, st *poller.StatusReport, wide bool) error {
 	if len(st.NextAttempts) == 0 {
 		return nil
 	}
@@ -120,7 +120,7 @@ func printNextAttempts(w io.Writer, st *outbox.StatusReport, wide bool) error {
 // printLastErrors lists the last errors, each row's facts on one line and
 // its error under it (a table with the error as a column would not fit
 // in 100 columns); --wide prints them as one table with whole texts.
-func printLastErrors(w io.Writer, st *outbox.StatusReport, wide bool) error {
+func printLastErrors(w io.Writer, st *poller.StatusReport, wide bool) error {
 	if len(st.LastErrors) == 0 {
 		return nil
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/ga4"
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
-	"github.com/ga4-outbox/ga4-outbox/outbox"
+	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 )
 
 // TestCheckoutToGA4 drives the whole integration: checkout stores the
@@ -45,9 +45,9 @@ func TestCheckoutToGA4(t *testing.T) {
 	sender, err := delivery.New(client, &delivery.Config{MeasurementID: mid, Now: now,
 		Secret: func(m string) (string, bool) { return secret, m == mid }})
 	require.NoError(t, err)
-	poller, err := outbox.New(b.pool, sender, &outbox.Config{Now: now, DisableListen: true})
+	p, err := poller.New(b.pool, sender, &poller.Config{Now: now, DisableListen: true})
 	require.NoError(t, err)
-	stats, err := poller.Drain(ctx, nil)
+	stats, err := p.Drain(ctx, nil)
 	require.NoError(t, err)
 	require.Equal(t, "delivered", b.outboxRow(t, id).status, "stats %+v", stats)
 

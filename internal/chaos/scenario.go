@@ -18,7 +18,7 @@ import (
 const (
 	measurementID = "G-CHAOS0001"
 	batchSize     = 200
-	// inFlightBatches is outbox.Config.InFlightBatches as `run` leaves it
+	// inFlightBatches is poller.Config.InFlightBatches as `run` leaves it
 	// (its default): the batches one process may have claimed and not yet
 	// marked when it is killed.
 	inFlightBatches = 16

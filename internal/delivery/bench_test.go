@@ -20,6 +20,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
+	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
@@ -122,13 +123,13 @@ func (r *benchRig) fill(b *testing.B, n int) {
 	}
 }
 
-func (r *benchRig) poller(b *testing.B, cfg *outbox.Config) *outbox.Poller {
+func (r *benchRig) poller(b *testing.B, cfg *poller.Config) *poller.Poller {
 	b.Helper()
-	c := outbox.Config{BatchSize: envInt("BENCH_BATCH", 0), InFlightBatches: envInt("BENCH_INFLIGHT", 0)} // 0: the defaults
+	c := poller.Config{BatchSize: envInt("BENCH_BATCH", 0), InFlightBatches: envInt("BENCH_INFLIGHT", 0)} // 0: the defaults
 	if cfg != nil {
 		c = *cfg
 	}
-	p, err := outbox.New(r.pool, r.sender, &c)
+	p, err := poller.New(r.pool, r.sender, &c)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -244,7 +245,7 @@ func BenchmarkTrickle(b *testing.B) {
 
 func trickle(b *testing.B, rate int, d time.Duration) {
 	r := newBenchRig(b, ga4test.Faults{})
-	p := r.poller(b, &outbox.Config{Schedule: "@every 10s"}) // the defaults otherwise
+	p := r.poller(b, &poller.Config{Schedule: "@every 10s"}) // the defaults otherwise
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()

@@ -1,4 +1,4 @@
-// Package delivery adapts the ga4 client to outbox.Sender: it builds one
+// Package delivery adapts the ga4 client to poller.Sender: it builds one
 // Measurement Protocol event per claimed row (ga4.BuildEvent), skips rows
 // that fail validation or name an unknown GA4 property, groups the rest
 // into requests of up to 25 events per client (ga4.Batches), sends them
@@ -23,6 +23,7 @@ import (
 
 	"github.com/ga4-outbox/ga4-outbox/ga4"
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
+	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
@@ -80,7 +81,7 @@ type Sender struct {
 	timeout time.Duration
 }
 
-var _ outbox.Sender = (*Sender)(nil)
+var _ poller.Sender = (*Sender)(nil)
 
 // New returns a Sender that posts with client.
 func New(client *ga4.Client, cfg *Config) (*Sender, error) {
@@ -177,24 +178,24 @@ var errLeaseEnding = errors.New("not sent: the rows' lease would end before a re
 // Send builds, validates, routes, groups and sends rows; it returns one
 // result per row. Each request waits for a place under the adaptive limit
 // (shared by all Send calls) and then runs on a goroutine of its own. When
-// ctx carries the rows' outbox.Lease, a request starts only while the lease
+// ctx carries the rows' poller.Lease, a request starts only while the lease
 // leaves time for its whole timeout; the rows of requests that cannot start
 // in time come back unsent, due again at once.
-func (s *Sender) Send(ctx context.Context, rows []outbox.Row) []outbox.Result {
-	results := make([]outbox.Result, len(rows))
+func (s *Sender) Send(ctx context.Context, rows []poller.Row) []poller.Result {
+	results := make([]poller.Result, len(rows))
 	var jobs []job
 	for _, p := range s.build(rows, results) {
 		for _, b := range ga4.Batches(p.reqs, p.keys) {
 			jobs = append(jobs, job{p: p, b: b})
 		}
 	}
-	lease := outbox.LeaseFrom(ctx)
+	lease := poller.LeaseFrom(ctx)
 	var wg sync.WaitGroup
 	for i := range jobs {
 		pm, err := s.acquire(ctx, lease)
 		if err != nil {
 			for _, j := range jobs[i:] {
-				setAll(results, j.b.Keys, outbox.Unsent(fmt.Errorf("send to GA4: %w", err)))
+				setAll(results, j.b.Keys, poller.Unsent(fmt.Errorf("send to GA4: %w", err)))
 			}
 			break
 		}
@@ -206,7 +207,7 @@ func (s *Sender) Send(ctx context.Context, rows []outbox.Row) []outbox.Result {
 
 // acquire waits for a place under the limit while the lease (if any)
 // leaves time for a whole request.
-func (s *Sender) acquire(ctx context.Context, lease *outbox.Lease) (*permit, error) {
+func (s *Sender) acquire(ctx context.Context, lease *poller.Lease) (*permit, error) {
 	if lease == nil {
 		return s.limit.acquire(ctx)
 	}
@@ -226,7 +227,7 @@ func (s *Sender) acquire(ctx context.Context, lease *outbox.Lease) (*permit, err
 }
 
 // sendJob sends j and records its result per row.
-func (s *Sender) sendJob(ctx context.Context, lease *outbox.Lease, pm *permit, j *job, results []outbox.Result) {
+func (s *Sender) sendJob(ctx context.Context, lease *poller.Lease, pm *permit, j *job, results []poller.Result) {
 	err := s.send(ctx, lease, j.p, &j.b.Request)
 	pm.release(s.outcome(ctx, err))
 	s.warnHTTP1()
@@ -235,7 +236,7 @@ func (s *Sender) sendJob(ctx context.Context, lease *outbox.Lease, pm *permit, j
 
 // send posts one request, again at once after a transport failure while
 // the lease leaves time for it.
-func (s *Sender) send(ctx context.Context, lease *outbox.Lease, p *property, r *ga4.Request) error {
+func (s *Sender) send(ctx context.Context, lease *poller.Lease, p *property, r *ga4.Request) error {
 	err := s.client.Send(ctx, p.id, p.secret, r)
 	for range s.cfg.QuickRetries {
 		var se *ga4.SendError
@@ -283,7 +284,7 @@ func (s *Sender) warnHTTP1() {
 
 // build fills results for rows that must not be sent and returns the
 // others' requests by property.
-func (s *Sender) build(rows []outbox.Row, results []outbox.Result) map[string]*property {
+func (s *Sender) build(rows []poller.Row, results []poller.Result) map[string]*property {
 	props := map[string]*property{}
 	now := s.cfg.Now()
 	for i := range rows {
@@ -293,7 +294,7 @@ func (s *Sender) build(rows []outbox.Row, results []outbox.Result) map[string]*p
 		if p == nil {
 			secret, ok := s.cfg.Secret(id)
 			if !ok {
-				results[i] = outbox.Skip(outbox.ReasonUnknownProperty, "measurement_id "+id+" is not configured")
+				results[i] = poller.Skip(outbox.ReasonUnknownProperty, "measurement_id "+id+" is not configured")
 				continue
 			}
 			p = &property{id: id, secret: secret}
@@ -301,7 +302,7 @@ func (s *Sender) build(rows []outbox.Row, results []outbox.Result) map[string]*p
 		}
 		req, msgs := ga4.BuildEvent(s.conversion(r), now)
 		if len(msgs) > 0 {
-			results[i] = outbox.Skip(outbox.ReasonInvalid, (&ga4.ValidationError{Messages: msgs}).Error())
+			results[i] = poller.Skip(outbox.ReasonInvalid, (&ga4.ValidationError{Messages: msgs}).Error())
 			continue
 		}
 		if s.cfg.Enforce {
@@ -312,7 +313,7 @@ func (s *Sender) build(rows []outbox.Row, results []outbox.Result) map[string]*p
 	return props
 }
 
-func (s *Sender) conversion(r *outbox.Row) ga4.Conversion {
+func (s *Sender) conversion(r *poller.Row) ga4.Conversion {
 	return ga4.Conversion{
 		Key: strconv.FormatInt(r.ID, 10), EventName: r.EventName, TransactionID: r.TransactionID,
 		Value: r.Value, Currency: r.Currency, Params: r.Params, UserProperties: r.UserProperties,
@@ -323,7 +324,7 @@ func (s *Sender) conversion(r *outbox.Row) ga4.Conversion {
 	}
 }
 
-func setAll(results []outbox.Result, keys []int, res outbox.Result) {
+func setAll(results []poller.Result, keys []int, res poller.Result) {
 	for _, i := range keys {
 		results[i] = res
 	}
@@ -333,16 +334,16 @@ func setAll(results []outbox.Result, keys []int, res outbox.Result) {
 // delivered; a retryable *ga4.SendError (transport, 429, 5xx) is retried
 // with the server's Retry-After; any other *ga4.SendError (4xx) is failed
 // as rejected; an unknown error is retried (the attempt limit bounds it).
-func Classify(err error) outbox.Result {
+func Classify(err error) poller.Result {
 	if err == nil {
-		return outbox.Delivered()
+		return poller.Delivered()
 	}
 	var se *ga4.SendError
 	if errors.As(err, &se) && !se.Retryable {
-		return outbox.Fail(outbox.ReasonRejected, err)
+		return poller.Fail(outbox.ReasonRejected, err)
 	}
 	if se != nil {
-		return outbox.Retry(err, se.RetryAfter)
+		return poller.Retry(err, se.RetryAfter)
 	}
-	return outbox.Retry(err, 0)
+	return poller.Retry(err, 0)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
+	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
@@ -34,7 +35,7 @@ const (
 type bundle struct {
 	pool *pgxpool.Pool
 	emu  *ga4test.Server
-	cfg  *outbox.Config
+	cfg  *poller.Config
 	dcfg *delivery.Config
 	url  string // GA endpoint; the emulator unless replaced
 	// timeout bounds one request. Defaults to 5s.
@@ -66,7 +67,7 @@ func setupWith(t *testing.T, faults ga4test.Faults, start func(ga4test.TB, *ga4t
 		pool: pgtest.Pool(t),
 		emu:  emu,
 		url:  emu.URL,
-		cfg: &outbox.Config{BatchSize: 50, BackoffInitial: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond,
+		cfg: &poller.Config{BatchSize: 50, BackoffInitial: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond,
 			Logger: slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))},
 		dcfg: &delivery.Config{MeasurementID: mainProperty, Secret: func(id string) (string, bool) {
 			switch id {
@@ -80,18 +81,18 @@ func setupWith(t *testing.T, faults ga4test.Faults, start func(ga4test.TB, *ga4t
 	}
 }
 
-func (b *bundle) poller(t *testing.T) *outbox.Poller {
+func (b *bundle) poller(t *testing.T) *poller.Poller {
 	t.Helper()
 	client, err := ga4.NewClient(&ga4.ClientConfig{Endpoint: b.url, Timeout: cmp.Or(b.timeout, 5*time.Second), TLSConfig: b.tls})
 	require.NoError(t, err)
 	sender, err := delivery.New(client, b.dcfg)
 	require.NoError(t, err)
-	p, err := outbox.New(b.pool, sender, b.cfg)
+	p, err := poller.New(b.pool, sender, b.cfg)
 	require.NoError(t, err)
 	return p
 }
 
-func (b *bundle) drain(t *testing.T) outbox.Stats {
+func (b *bundle) drain(t *testing.T) poller.Stats {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -359,7 +360,7 @@ func TestMixedBadRows(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, outbox.Delivered(), delivery.Classify(nil))
+	require.Equal(t, poller.Delivered(), delivery.Classify(nil))
 	retry := delivery.Classify(&ga4.SendError{Retryable: true, StatusCode: 429, RetryAfter: 3 * time.Second, Err: fmt.Errorf("slow down")})
 	require.Equal(t, outbox.StatusPending, retry.Status)
 	require.Equal(t, 3*time.Second, retry.RetryAfter)

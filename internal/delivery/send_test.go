@@ -22,16 +22,17 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
+	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
 // sendRows returns n claimed-looking rows, each for its own client (one
 // request per row).
-func sendRows(n int, prefix string) []outbox.Row {
-	rows := make([]outbox.Row, n)
+func sendRows(n int, prefix string) []poller.Row {
+	rows := make([]poller.Row, n)
 	now := time.Now()
 	for i := range rows {
-		rows[i] = outbox.Row{ID: int64(i + 1), EventName: "purchase", TransactionID: fmt.Sprintf("%s-%d", prefix, i),
+		rows[i] = poller.Row{ID: int64(i + 1), EventName: "purchase", TransactionID: fmt.Sprintf("%s-%d", prefix, i),
 			Value: "9.90", Currency: "EUR", Params: json.RawMessage(`{}`), ClientID: fmt.Sprintf("%d.1700000000", 1000+i),
 			SessionID: fmt.Sprint(now.Add(-time.Minute).Unix()), AnalyticsStorage: outbox.ConsentGranted,
 			SessionEventAt: now, OccurredAt: now, CreatedAt: now, Attempt: 1}
@@ -71,7 +72,7 @@ func TestSendCapsRequestsInFlight(t *testing.T) {
 	s := newSender(t, srv.URL, limit)
 
 	var wg sync.WaitGroup
-	results := make([][]outbox.Result, 2)
+	results := make([][]poller.Result, 2)
 	for c := range results {
 		wg.Go(func() { results[c] = s.Send(context.Background(), sendRows(perCall, fmt.Sprint("call", c))) })
 	}
@@ -148,7 +149,7 @@ func TestSendStartsNoRequestPastTheLease(t *testing.T) {
 	}))
 	defer srv.Close()
 	s := newSender(t, srv.URL, 4) // 10 s timeout
-	ctx := outbox.WithLease(context.Background(), time.Now().Add(5*time.Second))
+	ctx := poller.WithLease(context.Background(), time.Now().Add(5*time.Second))
 	results := s.Send(ctx, sendRows(3, "late"))
 	for _, r := range results {
 		require.True(t, r.Unsent, r.Error)
@@ -157,7 +158,7 @@ func TestSendStartsNoRequestPastTheLease(t *testing.T) {
 	}
 	require.Zero(t, hits.Load())
 
-	ctx = outbox.WithLease(context.Background(), time.Now().Add(time.Minute))
+	ctx = poller.WithLease(context.Background(), time.Now().Add(time.Minute))
 	for _, r := range s.Send(ctx, sendRows(3, "in-time")) {
 		require.Equal(t, outbox.StatusDelivered, r.Status, r.Error)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
+	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
@@ -156,7 +157,7 @@ func insertRow(ctx context.Context, pool *pgxpool.Pool, cols map[string]any) err
 	return err
 }
 
-func (b *bundle) drain(ctx context.Context, t *testing.T) outbox.Stats {
+func (b *bundle) drain(ctx context.Context, t *testing.T) poller.Stats {
 	cfg, err := config.Parse(nil, func(k string) string {
 		return map[string]string{"GA4_MEASUREMENT_ID": measurementID, "GA4_API_SECRET": apiSecret,
 			"GA4_ENDPOINT": b.emu.URL}[k]
@@ -165,7 +166,7 @@ func (b *bundle) drain(ctx context.Context, t *testing.T) outbox.Stats {
 	cfg.Poller.Concurrency = 8
 	sender, err := newSender(cfg)
 	require.NoError(t, err)
-	p, err := outbox.New(b.pool, sender, &outbox.Config{BatchSize: 40, Logger: testLogger(t)})
+	p, err := poller.New(b.pool, sender, &poller.Config{BatchSize: 40, Logger: testLogger(t)})
 	require.NoError(t, err)
 	stats, err := p.Drain(ctx, nil)
 	require.NoError(t, err)

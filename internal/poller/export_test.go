@@ -1,0 +1,53 @@
+package poller
+
+import (
+	"context"
+	"time"
+)
+
+// Batch exposes a claimed batch to the external tests.
+type Batch = batch
+
+// Claim claims one batch without sending it: a worker about to die.
+func (p *Poller) Claim(ctx context.Context) (*Batch, error) { return p.claim(ctx) }
+
+// Len is the number of rows in the batch.
+func (b *Batch) Len() int { return len(b.rows) }
+
+// TransactionIDs lists the batch's transaction ids in the order claimed.
+func (b *Batch) TransactionIDs() []string {
+	ids := make([]string, len(b.rows))
+	for i := range b.rows {
+		ids[i] = b.rows[i].TransactionID
+	}
+	return ids
+}
+
+// MarkAll records res for every row of b and returns the rows whose lease
+// was lost.
+func (p *Poller) MarkAll(ctx context.Context, b *Batch, res Result) (int, error) {
+	results := make([]Result, len(b.rows))
+	for i := range results {
+		results[i] = res
+	}
+	marked, err := p.mark(ctx, b, results)
+	lost := 0
+	for _, m := range marked {
+		if !m {
+			lost++
+		}
+	}
+	return lost, err
+}
+
+// Process sends a claimed batch and marks and counts its results, as a
+// worker does.
+func (p *Poller) Process(ctx context.Context, b *Batch) { p.process(ctx, b, func() {}) }
+
+// RetryDelay exposes the backoff.
+func (p *Poller) RetryDelay(attempt int, retryAfter time.Duration) time.Duration {
+	return p.retryDelay(attempt, retryAfter)
+}
+
+// SQLClaim is the claim statement, for plan checks.
+const SQLClaim = sqlClaim
