@@ -25,9 +25,12 @@
 //
 // Enqueue is idempotent on (event name, transaction id): a retried webhook
 // writes nothing and learns that it was a Duplicate, without aborting the
-// transaction. Applications in other languages INSERT into
-// ga4_outbox.events with ON CONFLICT DO NOTHING (the README has the
-// statement).
+// transaction. Inside a REPEATABLE READ or SERIALIZABLE transaction a
+// duplicate committed by another transaction after this one's snapshot is
+// a serialization failure (SQLSTATE 40001) instead: retry the whole
+// transaction, as for any serialization failure. Applications in other
+// languages INSERT into ga4_outbox.events with ON CONFLICT DO NOTHING (the
+// README has the statement).
 //
 // # What happens to the row
 //

@@ -19,9 +19,8 @@ type DB interface {
 
 // EnqueueResult says which row holds the conversion.
 type EnqueueResult struct {
-	// ID is the row id. It is 0 only for a duplicate whose row was committed
-	// by another transaction after this statement began and is not visible
-	// to a REPEATABLE READ or SERIALIZABLE caller.
+	// ID is the row id. It is 0 only for a duplicate whose row was deleted
+	// (by the sidecar's retention) between the INSERT and the look-up.
 	ID int64
 	// Duplicate is true when a row for the same (event name, transaction
 	// id) already existed: nothing was written.
@@ -31,8 +30,17 @@ type EnqueueResult struct {
 // Enqueue validates c and writes it to the outbox with db, normally the
 // caller's transaction. It is idempotent on (EventName, TransactionID):
 // enqueueing the same conversion again (a retried webhook) writes nothing,
-// returns the existing row's id with Duplicate set, and never aborts the
-// caller's transaction. Programmer errors are returned as *FieldError.
+// returns the existing row's id with Duplicate set, and at READ COMMITTED
+// never aborts the caller's transaction. Programmer errors are returned as
+// *FieldError.
+//
+// Inside a REPEATABLE READ or SERIALIZABLE transaction, a duplicate that
+// another transaction committed after this one took its snapshot (or while
+// the INSERT waited for it) fails with SQLSTATE 40001 (serialization_failure,
+// a *pgconn.PgError in the error chain): PostgreSQL cannot skip a row the
+// snapshot does not see. Roll back and retry the whole transaction, as for
+// any serialization failure; the retry sees the row and returns Duplicate.
+// At READ COMMITTED (PostgreSQL's default) a duplicate is never an error.
 //
 // A transaction that will be committed in two phases (PREPARE TRANSACTION)
 // must not NOTIFY: it runs SET LOCAL ga4_outbox.notify = 'off' before
@@ -66,8 +74,10 @@ func Enqueue(ctx context.Context, db DB, c Conversion) (EnqueueResult, error) {
 }
 
 // findDuplicate reads the id of the row a duplicate conflicted with (the
-// INSERT wrote nothing). A REPEATABLE READ caller cannot see a row
-// committed after its snapshot: then the id is 0.
+// INSERT wrote nothing). The row is visible: at READ COMMITTED the look-up
+// takes a new snapshot; at REPEATABLE READ and above an invisible
+// conflicting row already failed the INSERT with 40001. Only a row deleted
+// in between is not found: then the id is 0.
 func findDuplicate(ctx context.Context, db DB, c Conversion) (EnqueueResult, error) {
 	res := EnqueueResult{Duplicate: true}
 	err := db.QueryRow(ctx, sqlFindDuplicate, c.EventName, c.TransactionID).Scan(&res.ID)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
@@ -240,4 +242,40 @@ func TestRawInsertTwice(t *testing.T) {
 	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*), min(status) FROM ga4_outbox.events WHERE transaction_id = 'A-1001'`).Scan(&n, &status))
 	require.Equal(t, 1, n)
 	require.Equal(t, outbox.StatusPending, status)
+}
+
+// In a REPEATABLE READ (or SERIALIZABLE) transaction, a duplicate that
+// another transaction committed after the snapshot is a serialization
+// failure: the caller retries its transaction, and the retry sees the row.
+func TestEnqueueRepeatableReadDuplicate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+
+	for _, iso := range []pgx.TxIsoLevel{pgx.RepeatableRead, pgx.Serializable} {
+		t.Run(string(iso), func(t *testing.T) {
+			txID := "T-snapshot-" + strings.ReplaceAll(string(iso), " ", "-")
+			tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: iso})
+			require.NoError(t, err)
+			defer tx.Rollback(ctx)
+			_, err = tx.Exec(ctx, `SELECT 1 FROM ga4_outbox.events LIMIT 1`) // takes the snapshot
+			require.NoError(t, err)
+
+			first, err := outbox.Enqueue(ctx, pool, purchase(txID)) // commits after the snapshot
+			require.NoError(t, err)
+
+			_, err = outbox.Enqueue(ctx, tx, purchase(txID))
+			var pgErr *pgconn.PgError
+			require.ErrorAs(t, err, &pgErr)
+			require.Equal(t, "40001", pgErr.Code, "serialization_failure")
+			require.NoError(t, tx.Rollback(ctx))
+
+			var again outbox.EnqueueResult
+			require.NoError(t, pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: iso}, func(tx pgx.Tx) error {
+				again, err = outbox.Enqueue(ctx, tx, purchase(txID))
+				return err
+			}))
+			require.Equal(t, outbox.EnqueueResult{ID: first.ID, Duplicate: true}, again)
+		})
+	}
 }
