@@ -80,7 +80,7 @@ func runRetry(ctx context.Context, e *env) error {
 	return nil
 }
 
-// buildFilter turns retry's flags into an poller.RequeueFilter, refusing
+// buildFilter turns retry's flags into a poller.RequeueFilter, refusing
 // bad values and an empty selection with messages that name the flags.
 func buildFilter(fs *flag.FlagSet, ids, txIDs listFlag, reason, since, until, skipped string, all bool, now time.Time) (poller.RequeueFilter, error) {
 	f := poller.RequeueFilter{TransactionIDs: txIDs, Reason: reason, SkippedReason: skipped, All: all}

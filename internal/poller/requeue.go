@@ -82,12 +82,14 @@ func (r RequeueResult) Total() int64 { return r.Failed + r.Skipped }
 
 // Requeue puts the rows f selects back to pending, due at now, with a fresh
 // attempt budget (attempts 0) and no lease; last_error is kept. When it
-// changed rows it sends a NOTIFY on NotifyChannel so running pollers wake up.
-// With f.DryRun it only counts. Pass a transaction to make the change and
-// the wake-up commit together (a NOTIFY is delivered at commit); with a
-// pool each statement commits on its own, and a failed NOTIFY leaves the
-// rows requeued for the pollers' schedule to find. An empty filter returns
-// ErrEmptyFilter without touching the database.
+// changed rows it sends a NOTIFY on NotifyChannel so running pollers wake
+// up. With f.DryRun it only counts. Pass a transaction to make the change
+// and the wake-up commit together (a NOTIFY is delivered at commit); with a
+// pool each statement commits on its own. When the NOTIFY fails, Requeue
+// returns the counts with the error: with a pool those rows stay requeued
+// for the pollers' schedule to find; a transaction is aborted, and its
+// rollback undoes them. An empty filter returns ErrEmptyFilter without
+// touching the database.
 func Requeue(ctx context.Context, db outbox.DB, now time.Time, f RequeueFilter) (RequeueResult, error) {
 	if !f.All && !f.narrowed() && f.SkippedReason == "" {
 		return RequeueResult{}, ErrEmptyFilter
@@ -106,7 +108,7 @@ func Requeue(ctx context.Context, db outbox.DB, now time.Time, f RequeueFilter) 
 		return res, nil
 	}
 	if _, err := db.Exec(ctx, sqlNotify); err != nil {
-		return RequeueResult{}, fmt.Errorf("requeue outbox rows: notify %s: %w", NotifyChannel, err)
+		return res, fmt.Errorf("requeue outbox rows: notify %s: %w", NotifyChannel, err)
 	}
 	return res, nil
 }

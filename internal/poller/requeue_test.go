@@ -2,12 +2,15 @@ package poller_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
@@ -124,8 +127,8 @@ func TestRequeueRefusesAnEmptyFilter(t *testing.T) {
 	require.Equal(t, "failed/rejected/1/HTTP 400: bad request/false", opsState(t, tx, f.ids["f1"]))
 }
 
-// Requeue wakes the pollers: they LISTEN on poller.NotifyChannel, and the NOTIFY
-// is delivered when the caller's transaction commits.
+// Requeue wakes the pollers: they LISTEN on poller.NotifyChannel, and the
+// NOTIFY is delivered when the caller's transaction commits.
 func TestRequeueNotifiesAtCommit(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -149,4 +152,25 @@ func TestRequeueNotifiesAtCommit(t *testing.T) {
 	require.Equal(t, poller.NotifyChannel, n.Channel)
 	_, err = conn.Exec(ctx, "UNLISTEN *")
 	require.NoError(t, err)
+}
+
+// failingNotify is a pool whose Exec (Requeue's NOTIFY) fails.
+type failingNotify struct{ *pgxpool.Pool }
+
+func (failingNotify) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, errors.New("connection lost")
+}
+
+// With a pool the requeue commits before the NOTIFY: when the NOTIFY fails
+// the rows stay requeued, and Requeue says how many with the error.
+func TestRequeueCountsSurviveAFailedNotify(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	f := newOpsFixture(t, pool)
+
+	res, err := poller.Requeue(ctx, failingNotify{pool}, f.now, poller.RequeueFilter{All: true})
+	require.ErrorContains(t, err, "connection lost")
+	require.Equal(t, poller.RequeueResult{Failed: 2}, res)
+	require.Equal(t, "pending//0/HTTP 400: bad request/false", opsState(t, pool, f.ids["f1"]))
 }
