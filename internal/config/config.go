@@ -118,7 +118,8 @@ type Poller struct {
 	// Schedule is the cron safety net that wakes the poller even without a
 	// NOTIFY. Defaults to "@every 10s".
 	Schedule string `yaml:"schedule"`
-	// Listen turns LISTEN/NOTIFY wake-ups on. Defaults to true.
+	// Listen turns LISTEN/NOTIFY wake-ups on. Defaults to true. Off, a row
+	// enqueued while the poller is idle waits for the Schedule.
 	Listen *bool `yaml:"listen"`
 	// MissingClientID is skip (the default: skipped/missing_client_id) or
 	// generate (send with a generated client_id, marked as such).

@@ -68,8 +68,10 @@ type Config struct {
 	// net for retries, expired leases and lost notifications. Defaults to
 	// "@every 10s".
 	Schedule string
-	// DisableListen turns off LISTEN/NOTIFY wake-ups; then only the
-	// Schedule wakes the poller. Defaults to false (listening).
+	// DisableListen turns off LISTEN/NOTIFY wake-ups and the notify gate;
+	// then a row enqueued while the poller is idle waits for the Schedule
+	// (the poller still wakes when a retry falls due and claims again at
+	// once after a full batch). Defaults to false (listening).
 	DisableListen bool
 	// MissingClientID is MissingClientIDSkip (default) or
 	// MissingClientIDGenerate.

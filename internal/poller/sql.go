@@ -116,7 +116,7 @@ SELECT sum(n)::bigint, COALESCE(min(next_free), 'infinity'), sum(leased)::bigint
 	pendingParts(`count(*) AS n, min(next_attempt_at) FILTER (WHERE lease_token IS NULL) AS next_free,
        count(*) FILTER (WHERE lease_token IS NOT NULL) AS leased`) + `) AS p`
 
-// sqlRetain deletes up to $5 finished rows past their retention age in id
+// sqlRetain deletes up to $4 finished rows past their retention age in id
 // order after the cursor $1, and returns how many and the last id.
 // $2 delivered cutoff, $3 skipped cutoff (NULL keeps those rows), $4 limit.
 const sqlRetain = `
