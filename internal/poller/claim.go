@@ -109,7 +109,7 @@ func (p *Poller) mark(ctx context.Context, b *batch, results []Result) (marked [
 	now := p.cfg.Now()
 	for i := range b.rows {
 		res := &results[i]
-		ids[i], statuses[i], reasons[i], errs[i] = b.rows[i].ID, res.Status, res.Reason, clip(res.Error, MaxErrorBytes)
+		ids[i], statuses[i], reasons[i], errs[i] = b.rows[i].ID, res.Status, res.Reason, clip(res.Error, maxErrorBytes)
 		tokens[i] = pgtype.UUID{Bytes: b.token, Valid: true}
 		if res.Status == outbox.StatusPending {
 			next[i] = now
@@ -143,10 +143,10 @@ func markedRows(ids, done []int64) []bool {
 	return marked
 }
 
-// MaxErrorBytes bounds last_error (migration 000005's check constraint;
+// maxErrorBytes bounds last_error (migration 000005's check constraint;
 // the report's error index carries the text): longer errors are cut at a
 // character boundary.
-const MaxErrorBytes = 2000
+const maxErrorBytes = 2000
 
 // clip returns s cut to at most n bytes without splitting a UTF-8
 // character.

@@ -16,27 +16,27 @@ import (
 
 // What a row without a client_id becomes (Config.MissingClientID).
 const (
-	// MissingClientIDSkip marks the row skipped/missing_client_id (default).
-	MissingClientIDSkip = "skip"
-	// MissingClientIDGenerate sends the row with a client_id derived from
+	// missingClientIDSkip marks the row skipped/missing_client_id (default).
+	missingClientIDSkip = "skip"
+	// missingClientIDGenerate sends the row with a client_id derived from
 	// its id and creation time, and marks it delivered with reason
 	// generated_client_id. Its revenue counts; it joins no browser session.
-	MissingClientIDGenerate = "generate"
+	missingClientIDGenerate = "generate"
 )
 
 // What a row whose analytics consent is unknown (NULL) becomes
 // (Config.UnknownConsent).
 const (
-	// UnknownConsentSend sends it (default): an application that could read
+	// unknownConsentSend sends it (default): an application that could read
 	// the GA ids had analytics consent.
-	UnknownConsentSend = "send"
-	// UnknownConsentDeny treats it as denied: skipped/consent_denied.
-	UnknownConsentDeny = "deny"
+	unknownConsentSend = "send"
+	// unknownConsentDeny treats it as denied: skipped/consent_denied.
+	unknownConsentDeny = "deny"
 )
 
-// MaxEventAge is how old an event may be when sent: GA moves older
+// maxEventAge is how old an event may be when sent: GA moves older
 // timestamps or rejects them, so older rows are skipped/expired.
-const MaxEventAge = 72 * time.Hour
+const maxEventAge = 72 * time.Hour
 
 // Config tunes a Poller. The zero value (or nil) is usable: every field has
 // a default.
@@ -73,10 +73,14 @@ type Config struct {
 	// (the poller still wakes when a retry falls due and claims again at
 	// once after a full batch). Defaults to false (listening).
 	DisableListen bool
-	// MissingClientID is MissingClientIDSkip (default) or
-	// MissingClientIDGenerate.
+	// MissingClientID says what a row without a client_id becomes: "skip"
+	// (skipped/missing_client_id) or "generate" (sent with a client_id
+	// derived from its id, delivered/generated_client_id). Defaults to
+	// "skip".
 	MissingClientID string
-	// UnknownConsent is UnknownConsentSend (default) or UnknownConsentDeny.
+	// UnknownConsent says what a row whose analytics consent is unknown
+	// becomes: "send" or "deny" (skipped/consent_denied). Defaults to
+	// "send".
 	UnknownConsent string
 	// ShutdownGrace is how long in-flight sends may finish after Run's
 	// context is cancelled; then they are cancelled, and results are marked
@@ -118,8 +122,8 @@ func (c Config) withDefaults() (Config, error) {
 	c.BackoffInitial = cmp.Or(c.BackoffInitial, 5*time.Second)
 	c.BackoffMax = cmp.Or(c.BackoffMax, time.Hour)
 	c.Schedule = cmp.Or(c.Schedule, "@every 10s")
-	c.MissingClientID = cmp.Or(c.MissingClientID, MissingClientIDSkip)
-	c.UnknownConsent = cmp.Or(c.UnknownConsent, UnknownConsentSend)
+	c.MissingClientID = cmp.Or(c.MissingClientID, missingClientIDSkip)
+	c.UnknownConsent = cmp.Or(c.UnknownConsent, unknownConsentSend)
 	c.ShutdownGrace = cmp.Or(c.ShutdownGrace, 10*time.Second)
 	c.WorkerID = cmp.Or(c.WorkerID, defaultWorkerID())
 	if c.Now == nil {
@@ -132,19 +136,19 @@ func (c Config) withDefaults() (Config, error) {
 	return c, c.validate()
 }
 
-// ConfigError names the Config field that broke a rule.
-type ConfigError struct {
+// configError names the Config field that broke a rule.
+type configError struct {
 	Field string
 	Rule  string
 }
 
-func (e *ConfigError) Error() string { return "outbox: config " + e.Field + ": " + e.Rule }
+func (e *configError) Error() string { return "outbox: config " + e.Field + ": " + e.Rule }
 
 func (c Config) validate() error {
 	var errs []error
 	check := func(ok bool, field, rule string) {
 		if !ok {
-			errs = append(errs, &ConfigError{field, rule})
+			errs = append(errs, &configError{field, rule})
 		}
 	}
 	check(c.BatchSize > 0 && c.BatchSize <= 10000, "BatchSize", fmt.Sprintf("%d must be between 1 and 10000", c.BatchSize))
@@ -152,14 +156,14 @@ func (c Config) validate() error {
 	check(c.Lease > 0, "Lease", "must be positive")
 	check(c.MaxAttempts > 0, "MaxAttempts", "must be positive")
 	check(c.BackoffInitial > 0 && c.BackoffMax >= c.BackoffInitial, "BackoffMax", "must be at least BackoffInitial, both positive")
-	check(c.MissingClientID == MissingClientIDSkip || c.MissingClientID == MissingClientIDGenerate,
+	check(c.MissingClientID == missingClientIDSkip || c.MissingClientID == missingClientIDGenerate,
 		"MissingClientID", fmt.Sprintf("%q must be skip or generate", c.MissingClientID))
-	check(c.UnknownConsent == UnknownConsentSend || c.UnknownConsent == UnknownConsentDeny,
+	check(c.UnknownConsent == unknownConsentSend || c.UnknownConsent == unknownConsentDeny,
 		"UnknownConsent", fmt.Sprintf("%q must be send or deny", c.UnknownConsent))
 	check(c.Retention.DeliveredAfter >= 0 && c.Retention.SkippedAfter >= 0, "Retention", "ages must not be negative")
 	check(c.Retention.BatchSize > 0, "Retention.BatchSize", "must be positive")
 	if _, err := parseSchedule(c.Schedule); err != nil {
-		errs = append(errs, &ConfigError{"Schedule", fmt.Sprintf("%q is not a cron spec: %v", c.Schedule, err)})
+		errs = append(errs, &configError{"Schedule", fmt.Sprintf("%q is not a cron spec: %v", c.Schedule, err)})
 	}
 	return errors.Join(errs...)
 }

@@ -19,14 +19,14 @@ func (p *Poller) Drain(ctx context.Context, progress func(Stats)) (Stats, error)
 	if err != nil {
 		return Stats{}, err
 	}
-	base := p.Stats()
+	base := p.snapshot()
 	p.mu.Lock()
 	if progress != nil {
 		p.progress = func(s Stats) { s = s.since(base); s.Backlog = backlog; progress(s) }
 	}
 	p.mu.Unlock()
 	defer func() { p.mu.Lock(); p.progress = nil; p.mu.Unlock() }()
-	stats := func() Stats { s := p.Stats().since(base); s.Backlog = backlog; return s }
+	stats := func() Stats { s := p.snapshot().since(base); s.Backlog = backlog; return s }
 
 	e := p.newEngine(ctx)
 	err = p.drainLoop(ctx, e)

@@ -51,3 +51,16 @@ func (p *Poller) RetryDelay(attempt int, retryAfter time.Duration) time.Duration
 
 // SQLClaim is the claim statement, for plan checks.
 const SQLClaim = sqlClaim
+
+// Stats returns what the poller did since New.
+func (p *Poller) Stats() Stats { return p.snapshot() }
+
+// End returns when the lease ends unless the poller extends it.
+func (l *Lease) End() time.Time { return l.endsAt() }
+
+// The unexported values the tests check against.
+const MaxErrorBytes = maxErrorBytes
+
+var ErrEmptyFilter = errEmptyFilter
+
+type ConfigError = configError

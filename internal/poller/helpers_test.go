@@ -45,6 +45,13 @@ func (s *recorder) Send(ctx context.Context, rows []poller.Row) []poller.Result 
 	return out
 }
 
+// senderFunc adapts a function to poller.Sender.
+type senderFunc func(ctx context.Context, rows []poller.Row) []poller.Result
+
+func (f senderFunc) Send(ctx context.Context, rows []poller.Row) []poller.Result { return f(ctx, rows) }
+
+var _ poller.Sender = senderFunc(nil)
+
 func (s *recorder) sentRows() []poller.Row {
 	s.mu.Lock()
 	defer s.mu.Unlock()

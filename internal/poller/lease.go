@@ -25,14 +25,14 @@ func newLease(end time.Time, margin time.Duration, now func() time.Time) *Lease 
 	return l
 }
 
-// End returns when the lease ends unless the poller extends it.
-func (l *Lease) End() time.Time { return time.Unix(0, l.end.Load()) }
+// endsAt returns when the lease ends unless the poller extends it.
+func (l *Lease) endsAt() time.Time { return time.Unix(0, l.end.Load()) }
 
 // Remaining returns how long a request started now may take and still
 // finish while the rows certainly belong to this poller: the time to the
 // lease's end less a margin for recording the results (a tenth of
 // Config.Lease). It is negative once that time has passed.
-func (l *Lease) Remaining() time.Duration { return l.End().Sub(l.now()) - l.margin }
+func (l *Lease) Remaining() time.Duration { return l.endsAt().Sub(l.now()) - l.margin }
 
 func (l *Lease) extend(end time.Time) { l.end.Store(end.UnixNano()) }
 

@@ -85,8 +85,8 @@ func New(db *pgxpool.Pool, sender Sender, cfg *Config) (*Poller, error) {
 	return p, nil
 }
 
-// Stats returns what the poller did since New.
-func (p *Poller) Stats() Stats {
+// snapshot returns what the poller did since New.
+func (p *Poller) snapshot() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.stats.clone()
@@ -146,15 +146,15 @@ func (p *Poller) gate(r *Row, now time.Time) (Result, bool) {
 	switch {
 	case r.AnalyticsStorage == outbox.ConsentDenied:
 		return Skip(outbox.ReasonConsentDenied, "analytics_storage denied"), true
-	case r.AnalyticsStorage == "" && p.cfg.UnknownConsent == UnknownConsentDeny:
+	case r.AnalyticsStorage == "" && p.cfg.UnknownConsent == unknownConsentDeny:
 		return Skip(outbox.ReasonConsentDenied, "analytics_storage unknown, treated as denied (unknown_consent: deny)"), true
 	case r.Attempt > p.cfg.MaxAttempts:
 		return Fail(outbox.ReasonMaxAttempts, fmt.Errorf("claimed %d times (max %d) without a recorded result", r.Attempt, p.cfg.MaxAttempts)), true
-	case now.Sub(r.EventTime()) > MaxEventAge:
+	case now.Sub(r.eventTime()) > maxEventAge:
 		// One text for every expired row, so that the report's top errors
 		// group them; the row's own times are in its columns.
 		return Skip(outbox.ReasonExpired, "event time more than 72h before the send (GA moves or drops such events)"), true
-	case r.ClientID == "" && p.cfg.MissingClientID == MissingClientIDSkip:
+	case r.ClientID == "" && p.cfg.MissingClientID == missingClientIDSkip:
 		return Skip(outbox.ReasonMissingClientID, "no client_id"), true
 	case r.ClientID == "":
 		r.ClientID, r.GeneratedClientID = generatedClientID(r), true
@@ -246,7 +246,7 @@ func (p *Poller) record(b *batch, results []Result, marked []bool, now time.Time
 		case outbox.StatusDelivered:
 			s.Delivered++
 			p.metrics.delivered.Inc()
-			p.metrics.lag.Observe(now.Sub(b.rows[i].EventTime()).Seconds())
+			p.metrics.lag.Observe(now.Sub(b.rows[i].eventTime()).Seconds())
 		case outbox.StatusPending:
 			s.Retried++
 			p.metrics.retried.Inc()

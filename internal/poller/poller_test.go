@@ -63,7 +63,7 @@ func TestDrainConfigSwitches(t *testing.T) {
 	t.Run("UnknownConsentDeny", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		b.cfg.UnknownConsent = poller.UnknownConsentDeny
+		b.cfg.UnknownConsent = "deny"
 		c := conversion("T-unknown")
 		c.AnalyticsStorage = ""
 		id := b.enqueue(t, c)
@@ -75,7 +75,7 @@ func TestDrainConfigSwitches(t *testing.T) {
 	t.Run("MissingClientIDGenerate", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		b.cfg.MissingClientID = poller.MissingClientIDGenerate
+		b.cfg.MissingClientID = "generate"
 		c := conversion("T-generate")
 		c.ClientID = ""
 		id := b.enqueue(t, c)
@@ -220,7 +220,7 @@ func TestPollersDeliverExactlyOnce(t *testing.T) {
 			b.fill(t, rows)
 			var mu sync.Mutex
 			seen := make(map[string]int, rows)
-			sender := poller.SenderFunc(func(_ context.Context, rs []poller.Row) []poller.Result {
+			sender := senderFunc(func(_ context.Context, rs []poller.Row) []poller.Result {
 				out := make([]poller.Result, len(rs))
 				mu.Lock()
 				for i, r := range rs {

@@ -9,9 +9,9 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
-// ErrEmptyFilter is returned by Requeue for a RequeueFilter that selects
+// errEmptyFilter is returned by Requeue for a RequeueFilter that selects
 // nothing: set All, a narrowing field or SkippedReason.
-var ErrEmptyFilter = errors.New("outbox: requeue filter selects no rows: set All, IDs, TransactionIDs, Reason, Since, Until or SkippedReason")
+var errEmptyFilter = errors.New("outbox: requeue filter selects no rows: set All, IDs, TransactionIDs, Reason, Since, Until or SkippedReason")
 
 // RequeueFilter selects the failed and skipped rows Requeue puts back to
 // pending. Delivered and pending rows are never selected.
@@ -20,7 +20,7 @@ var ErrEmptyFilter = errors.New("outbox: requeue filter selects no rows: set All
 // TransactionIDs, Reason, Since, Until) is set; skipped rows only when
 // SkippedReason is set. The narrowing fields must all match; all of them
 // but Reason apply to the skipped rows too. The zero filter is refused
-// with ErrEmptyFilter.
+// with an error.
 type RequeueFilter struct {
 	// IDs are row ids. Empty matches all.
 	IDs []int64
@@ -88,11 +88,11 @@ func (r RequeueResult) Total() int64 { return r.Failed + r.Skipped }
 // pool each statement commits on its own. When the NOTIFY fails, Requeue
 // returns the counts with the error: with a pool those rows stay requeued
 // for the pollers' schedule to find; a transaction is aborted, and its
-// rollback undoes them. An empty filter returns ErrEmptyFilter without
+// rollback undoes them. An empty filter is an error, returned without
 // touching the database.
 func Requeue(ctx context.Context, db outbox.DB, now time.Time, f RequeueFilter) (RequeueResult, error) {
 	if !f.All && !f.narrowed() && f.SkippedReason == "" {
-		return RequeueResult{}, ErrEmptyFilter
+		return RequeueResult{}, errEmptyFilter
 	}
 	var res RequeueResult
 	if f.DryRun {

@@ -18,14 +18,6 @@ type Sender interface {
 	Send(ctx context.Context, rows []Row) []Result
 }
 
-// SenderFunc adapts a function to Sender.
-type SenderFunc func(ctx context.Context, rows []Row) []Result
-
-// Send calls f.
-func (f SenderFunc) Send(ctx context.Context, rows []Row) []Result { return f(ctx, rows) }
-
-var _ Sender = SenderFunc(nil)
-
 // Row is a claimed outbox row as a Sender sees it. Nullable text columns
 // are "" when NULL.
 type Row struct {
@@ -54,9 +46,9 @@ type Row struct {
 	Attempt int
 }
 
-// EventTime is the moment sent as timestamp_micros before clamping: the
+// eventTime is the moment sent as timestamp_micros before clamping: the
 // in-session time when there is one, else the business time.
-func (r *Row) EventTime() time.Time {
+func (r *Row) eventTime() time.Time {
 	if !r.SessionEventAt.IsZero() {
 		return r.SessionEventAt
 	}

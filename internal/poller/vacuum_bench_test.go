@@ -29,7 +29,7 @@ func vacuumBenchSize(small, full int) int {
 }
 
 // instant delivers every row at once.
-var instant = poller.SenderFunc(func(_ context.Context, rows []poller.Row) []poller.Result {
+var instant = senderFunc(func(_ context.Context, rows []poller.Row) []poller.Result {
 	out := make([]poller.Result, len(rows))
 	for i := range out {
 		out[i] = poller.Delivered()
