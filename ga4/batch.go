@@ -20,7 +20,7 @@ type batchKey struct {
 // Batches groups already-built requests (usually one event each, from
 // BuildEvent) by (client_id, user_id, consent) into Batches of at most 25
 // events whose body stays under 130 kB, in first-seen order. keys[i] belongs
-// to reqs[i] (a row index, a Conversion.Key) and is repeated for each of
+// to reqs[i] (a row index, an EventInput.Key) and is repeated for each of
 // its events (K's zero value when keys is short). A request-level
 // timestamp_micros moves onto events that have none; user properties of a
 // group are merged (later requests win).

@@ -12,7 +12,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/ga4"
 )
 
-func buildMany(t *testing.T, n int, mutate func(i int, c *ga4.Conversion)) ([]ga4.Request, []string) {
+func buildMany(t *testing.T, n int, mutate func(i int, c *ga4.EventInput)) ([]ga4.Request, []string) {
 	t.Helper()
 	var reqs []ga4.Request
 	var keys []string
@@ -35,7 +35,7 @@ func TestBatches(t *testing.T) {
 
 	t.Run("GroupsByClientAndSplitsAt25", func(t *testing.T) {
 		t.Parallel()
-		reqs, keys := buildMany(t, 60, func(i int, c *ga4.Conversion) {
+		reqs, keys := buildMany(t, 60, func(i int, c *ga4.EventInput) {
 			if i%2 == 1 {
 				c.ClientID = "111.222"
 			}
@@ -56,7 +56,7 @@ func TestBatches(t *testing.T) {
 
 	t.Run("ConsentAndUserSeparateGroups", func(t *testing.T) {
 		t.Parallel()
-		reqs, keys := buildMany(t, 3, func(i int, c *ga4.Conversion) {
+		reqs, keys := buildMany(t, 3, func(i int, c *ga4.EventInput) {
 			switch i {
 			case 1:
 				c.AdPersonalization = "granted"
@@ -70,7 +70,7 @@ func TestBatches(t *testing.T) {
 	t.Run("SplitsBeforeBodyLimit", func(t *testing.T) {
 		t.Parallel()
 		long := strings.Repeat("x", 100)
-		reqs, keys := buildMany(t, 25, func(_ int, c *ga4.Conversion) {
+		reqs, keys := buildMany(t, 25, func(_ int, c *ga4.EventInput) {
 			items := make([]map[string]any, 60)
 			for j := range items {
 				items[j] = map[string]any{"item_id": long, "item_name": long}
@@ -93,7 +93,7 @@ func TestBatches(t *testing.T) {
 		t.Parallel()
 		// Each < is sent as \u003c: six bytes on the wire, not one.
 		angles := strings.Repeat("<", 100)
-		reqs, keys := buildMany(t, 25, func(_ int, c *ga4.Conversion) {
+		reqs, keys := buildMany(t, 25, func(_ int, c *ga4.EventInput) {
 			items := make([]map[string]any, 20)
 			for j := range items {
 				items[j] = map[string]any{"item_id": angles, "item_name": angles}

@@ -10,8 +10,11 @@ import (
 	"time"
 )
 
-// Conversion is one outbox row as the builder sees it (no database types).
-type Conversion struct {
+// EventInput is what BuildEvent turns into one Measurement Protocol event:
+// one outbox row as the builder sees it (no database types). It is not the
+// application's outbox.Conversion, which Enqueue stores; the sidecar makes
+// an EventInput of each claimed row.
+type EventInput struct {
 	// Key is the caller's id for this conversion (e.g. the outbox row id as
 	// text); Batches echoes it back in Batch.Keys.
 	Key           string
@@ -54,7 +57,7 @@ type Conversion struct {
 // engagement_time_msec in params, consent forwarded. It returns the request
 // and the validation messages (nil when valid): values it cannot normalise
 // are kept raw so that the messages name them. It never panics.
-func BuildEvent(c Conversion, now time.Time) (Request, []Message) {
+func BuildEvent(c EventInput, now time.Time) (Request, []Message) {
 	var msgs []Message
 	params, err := decodeObject(c.Params)
 	if err != nil {
@@ -79,7 +82,7 @@ func BuildEvent(c Conversion, now time.Time) (Request, []Message) {
 	return req, append(msgs, Validate(&req, now)...)
 }
 
-func setParams(p map[string]any, c *Conversion, now time.Time) {
+func setParams(p map[string]any, c *EventInput, now time.Time) {
 	if tid := strings.TrimSpace(c.TransactionID); tid != "" {
 		p["transaction_id"] = tid
 	}
@@ -141,7 +144,7 @@ func buildConsent(adUserData, adPersonalization string) *Consent {
 }
 
 // eventTime is SessionEventAt, else OccurredAt, else now; never after now.
-func eventTime(c Conversion, now time.Time) time.Time {
+func eventTime(c EventInput, now time.Time) time.Time {
 	t := c.SessionEventAt
 	if t.IsZero() {
 		t = c.OccurredAt

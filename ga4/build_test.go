@@ -16,8 +16,8 @@ var now = time.Unix(1747137600, 0).UTC()
 // sessionStart is a session that began 20 minutes before now.
 const sessionStart = 1747136400
 
-func purchase() ga4.Conversion {
-	return ga4.Conversion{
+func purchase() ga4.EventInput {
+	return ga4.EventInput{
 		Key:               "42",
 		EventName:         "purchase",
 		TransactionID:     "ORD-1001",
@@ -143,7 +143,7 @@ func TestBuildEvent(t *testing.T) {
 
 	t.Run("GarbageReportedNotPanicking", func(t *testing.T) {
 		t.Parallel()
-		c := ga4.Conversion{EventName: "purchase", Value: "12,50", ClientID: "a@b.example", SessionID: "1747136400123",
+		c := ga4.EventInput{EventName: "purchase", Value: "12,50", ClientID: "a@b.example", SessionID: "1747136400123",
 			Params: json.RawMessage(`[1,2]`), UserProperties: json.RawMessage(`{`), AdUserData: "yes"}
 		_, msgs := ga4.BuildEvent(c, now)
 		require.ElementsMatch(t, []string{

@@ -21,7 +21,7 @@
 // timestamp_micros taken from the in-session time (else the business time)
 // and never in the future, consent forwarded in upper case:
 //
-//	req, msgs := ga4.BuildEvent(ga4.Conversion{
+//	req, msgs := ga4.BuildEvent(ga4.EventInput{
 //		EventName: "purchase", TransactionID: "ORD-1001",
 //		Value: "49.90", Currency: "EUR",
 //		ClientID: clientID, SessionID: sessionID,

@@ -11,7 +11,7 @@ import (
 // (BenchmarkClientSend).
 func BenchmarkEncodeRequest(b *testing.B) {
 	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
-	c := Conversion{Key: "1", EventName: "purchase", TransactionID: "ORD-1001", Value: "30.03", Currency: "EUR",
+	c := EventInput{Key: "1", EventName: "purchase", TransactionID: "ORD-1001", Value: "30.03", Currency: "EUR",
 		ClientID: "1197596843.1673515099", SessionID: "1764755400", OccurredAt: now.Add(-time.Minute),
 		Params: json.RawMessage(`{"items": [{"item_id": "SKU_1", "item_name": "Tee", "price": 10.01, "quantity": 1},
 			{"item_id": "SKU_2", "item_name": "Cap", "price": 10.01, "quantity": 1},

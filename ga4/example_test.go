@@ -94,7 +94,7 @@ func ExampleCheckAttribution() {
 // BuildEvent turns one outbox row into an MP request.
 func ExampleBuildEvent() {
 	now := time.Unix(1747133000, 0)
-	req, msgs := ga4.BuildEvent(ga4.Conversion{
+	req, msgs := ga4.BuildEvent(ga4.EventInput{
 		EventName:      "purchase",
 		TransactionID:  "ORD-1001",
 		Value:          "49.90",

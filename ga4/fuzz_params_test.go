@@ -36,7 +36,7 @@ func FuzzDecodeParams(f *testing.F) {
 		if _, err := decodeUserProperties(props); err == nil && !json.Valid(props) && len(bytes.TrimSpace(props)) > 0 {
 			t.Fatalf("user_properties %q is not JSON but decoded without error", props)
 		}
-		c := Conversion{EventName: "purchase", TransactionID: "ORD-1", Value: "49.90", Currency: "EUR",
+		c := EventInput{EventName: "purchase", TransactionID: "ORD-1", Value: "49.90", Currency: "EUR",
 			Params: params, UserProperties: props, ClientID: "1197596843.1673515099", SessionID: "1747132561",
 			SessionEventAt: now.Add(-10 * time.Minute), AdUserData: "granted"}
 		req, msgs := BuildEvent(c, now)

@@ -127,7 +127,7 @@ func FuzzBuildEvent(f *testing.F) {
 	f.Add("purchase", "ORD-1", "49.90", "EUR", `{"items":[{"item_id":"a"}]}`, `{"plan":"pro"}`, "GA1.1.1.2", "1747136400", "granted")
 	f.Add("", "", "x", "", `[`, `null`, "", "GS2.1.s1", "")
 	f.Fuzz(func(t *testing.T, name, tid, value, cur, params, props, cid, sid, consent string) {
-		c := ga4.Conversion{EventName: name, TransactionID: tid, Value: value, Currency: cur,
+		c := ga4.EventInput{EventName: name, TransactionID: tid, Value: value, Currency: cur,
 			Params: json.RawMessage(params), UserProperties: json.RawMessage(props),
 			ClientID: cid, SessionID: sid, AdUserData: consent, OccurredAt: now.Add(-time.Minute)}
 		req, msgs := ga4.BuildEvent(c, now)

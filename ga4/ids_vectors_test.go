@@ -101,7 +101,7 @@ func TestBuildEventSendsRecoveredIDs(t *testing.T) {
 		}
 		start := time.Unix(v.want, 0)
 		send := start.Add(20 * time.Minute)
-		req, msgs := ga4.BuildEvent(ga4.Conversion{EventName: "purchase", TransactionID: "T-1", Value: "10", Currency: "EUR",
+		req, msgs := ga4.BuildEvent(ga4.EventInput{EventName: "purchase", TransactionID: "T-1", Value: "10", Currency: "EUR",
 			ClientID: "GA1.1.GA1.2.202830711.1689950339", SessionID: v.in, SessionEventAt: start.Add(5 * time.Minute)}, send)
 		require.Empty(t, msgs, v.source)
 		require.Equal(t, "202830711.1689950339", req.ClientID, v.source)

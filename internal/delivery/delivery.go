@@ -300,7 +300,7 @@ func (s *Sender) build(rows []poller.Row, results []poller.Result) map[string]*p
 			p = &property{id: id, secret: secret}
 			props[id] = p
 		}
-		req, msgs := ga4.BuildEvent(s.conversion(r), now)
+		req, msgs := ga4.BuildEvent(s.eventInput(r), now)
 		if len(msgs) > 0 {
 			results[i] = poller.Skip(outbox.ReasonInvalid, (&ga4.ValidationError{Messages: msgs}).Error())
 			continue
@@ -313,8 +313,8 @@ func (s *Sender) build(rows []poller.Row, results []poller.Result) map[string]*p
 	return props
 }
 
-func (s *Sender) conversion(r *poller.Row) ga4.Conversion {
-	return ga4.Conversion{
+func (s *Sender) eventInput(r *poller.Row) ga4.EventInput {
+	return ga4.EventInput{
 		Key: strconv.FormatInt(r.ID, 10), EventName: r.EventName, TransactionID: r.TransactionID,
 		Value: r.Value, Currency: r.Currency, Params: r.Params, UserProperties: r.UserProperties,
 		ClientID: r.ClientID, SessionID: r.SessionID, UserID: r.UserID,
