@@ -17,7 +17,7 @@ func TestEncode(t *testing.T) {
 	r := &ga4.Request{
 		ClientID: "1.2", UserID: "u<1>&", TimestampMicros: 1747137600000000,
 		UserProperties:     map[string]ga4.UserProperty{"b": {Value: 1.5}, "a": {Value: "x", TimestampMicros: 7}},
-		Consent:            &ga4.Consent{AdPersonalization: ga4.ConsentDenied},
+		Consent:            &ga4.Consent{AdPersonalization: ga4.WireConsentDenied},
 		ValidationBehavior: ga4.ValidationEnforce,
 		Events: []ga4.Event{{Name: "purchase", TimestampMicros: 5, Params: map[string]any{
 			"value": json.Number("49.90"), "n": int64(3), "i": 4, "t": true, "z": nil, "s": "a\"b\n\u2028\xff",

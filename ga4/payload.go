@@ -34,17 +34,20 @@ type UserProperty struct {
 }
 
 // Consent carries the two consent signals the Measurement Protocol knows.
-// Each is ConsentGranted, ConsentDenied or "" (omitted: GA then uses the
-// consent of the matching online interactions for the client_id).
+// Each is WireConsentGranted, WireConsentDenied or "" (omitted: GA then
+// uses the consent of the matching online interactions for the client_id).
 type Consent struct {
 	AdUserData        string `json:"ad_user_data,omitempty"`
 	AdPersonalization string `json:"ad_personalization,omitempty"`
 }
 
-// Consent values, upper case as Google requires.
+// Consent values on the wire (Consent's fields), upper case as Google
+// requires. They are not the values an application stores:
+// outbox.ConsentGranted and EventInput's consent fields are the lower-case
+// "granted" and "denied" that gtag reports; BuildEvent converts them.
 const (
-	ConsentGranted = "GRANTED"
-	ConsentDenied  = "DENIED"
+	WireConsentGranted = "GRANTED"
+	WireConsentDenied  = "DENIED"
 )
 
 // Validation behaviours for Request.ValidationBehavior. "" means RELAXED,

@@ -120,7 +120,7 @@ func (v *validator) consent(c *Consent) {
 		return
 	}
 	check := func(path, val string) {
-		if val != "" && val != ConsentGranted && val != ConsentDenied {
+		if val != "" && val != WireConsentGranted && val != WireConsentDenied {
 			v.add(path, CodeValueInvalid, "%s [%s] must be GRANTED or DENIED.", path, clip(val))
 		}
 	}

@@ -189,6 +189,7 @@ func TestEnqueueRefusesProgrammerErrors(t *testing.T) {
 		{"ItemPriceNotDecimal", func(c *outbox.Conversion) { c.Items[0].Price = "cheap" }, "Items[0].Price"},
 		{"ItemWithoutIDOrName", func(c *outbox.Conversion) { c.Items[0].ItemID = "" }, "Items[0]"},
 		{"BadConsent", func(c *outbox.Conversion) { c.AnalyticsStorage = "yes" }, "AnalyticsStorage"},
+		{"WireConsentValue", func(c *outbox.Conversion) { c.AdUserData = "GRANTED" }, "AdUserData"},
 		{"ReservedParam", func(c *outbox.Conversion) { c.Params["session_id"] = "1" }, "Params"},
 		{"BadMeasurementID", func(c *outbox.Conversion) { c.MeasurementID = "12345" }, "MeasurementID"},
 		{"ParamsNotJSON", func(c *outbox.Conversion) { c.Params["f"] = func() {} }, "Params"},

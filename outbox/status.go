@@ -47,8 +47,8 @@ const (
 // AdPersonalization, as stored in the consent_* columns; the empty string
 // is stored as NULL and means unknown. They are lower case, like gtag's
 // consent values: the sidecar writes the Measurement Protocol's upper-case
-// ones ("GRANTED") when it sends. Enqueue refuses any other value, so
-// "GRANTED" is a *FieldError here.
+// ones (ga4.WireConsentGranted, "GRANTED") when it sends. Enqueue refuses
+// any other value, so "GRANTED" is a *FieldError here.
 const (
 	ConsentGranted = "granted"
 	ConsentDenied  = "denied"
