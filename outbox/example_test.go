@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -58,4 +59,18 @@ func ExampleEnqueue() {
 	// Output:
 	// first enqueue duplicate: false
 	// retried enqueue duplicate: true same row: true
+}
+
+// Enqueue refuses a programmer error before it writes anything; Validate
+// runs the same checks without a database, e.g. at the API boundary.
+func ExampleConversion_Validate() {
+	c := outbox.Conversion{EventName: "purchase", TransactionID: "A-1002", Value: "49,90", Currency: "EUR"}
+	var fe *outbox.FieldError
+	if err := c.Validate(); errors.As(err, &fe) {
+		fmt.Println(fe.Field + ":")
+		fmt.Println(err)
+	}
+	// Output:
+	// Value:
+	// outbox: conversion Value: "49,90" must be a decimal number such as 49.90
 }
