@@ -77,6 +77,7 @@ type Sender struct {
 	client  *ga4.Client
 	cfg     Config
 	limit   *limiter
+	workers *workers
 	warned  atomic.Bool // the HTTP/1.1 warning was written
 	timeout time.Duration
 }
@@ -105,7 +106,7 @@ func New(client *ga4.Client, cfg *Config) (*Sender, error) {
 	case c.Concurrency < 0 || c.InitialConcurrency < 0:
 		return nil, fmt.Errorf("delivery: config Concurrency %d and InitialConcurrency %d must be positive", c.Concurrency, c.InitialConcurrency)
 	}
-	s := &Sender{client: client, cfg: c, timeout: client.Timeout(),
+	s := &Sender{client: client, cfg: c, timeout: client.Timeout(), workers: newWorkers(),
 		limit: newLimiter(min(minConcurrency, c.Concurrency), c.InitialConcurrency, c.Concurrency, c.Now)}
 	if err := s.register(c.Registerer); err != nil {
 		return nil, fmt.Errorf("delivery: register metrics: %w", err)
@@ -177,7 +178,7 @@ var errLeaseEnding = errors.New("not sent: the rows' lease would end before a re
 
 // Send builds, validates, routes, groups and sends rows; it returns one
 // result per row. Each request waits for a place under the adaptive limit
-// (shared by all Send calls) and then runs on a goroutine of its own. When
+// (shared by all Send calls) and then runs on a worker goroutine. When
 // ctx carries the rows' poller.Lease, a request starts only while the lease
 // leaves time for its whole timeout; the rows of requests that cannot start
 // in time come back unsent, due again at once.
@@ -199,7 +200,11 @@ func (s *Sender) Send(ctx context.Context, rows []poller.Row) []poller.Result {
 			}
 			break
 		}
-		wg.Go(func() { s.sendJob(ctx, lease, pm, &jobs[i], results) })
+		wg.Add(1)
+		s.workers.run(func() {
+			defer wg.Done()
+			s.sendJob(ctx, lease, pm, &jobs[i], results)
+		})
 	}
 	wg.Wait()
 	return results
