@@ -1,7 +1,5 @@
 package ga4
 
-import "encoding/json"
-
 // Batch is one HTTP request's worth of events for one client: at most
 // MaxEventsPerRequest events and an encoded body smaller than MaxBodyBytes.
 type Batch[K any] struct {
@@ -112,9 +110,8 @@ func keyAt[K any](keys []K, i int) K {
 	return zero
 }
 
-// eventLen is the encoded size of e inside a request's events list.
 func eventLen(e *Event) int {
-	b, err := json.Marshal(e)
+	b, err := appendEvent(nil, e)
 	if err != nil {
 		return MaxBodyBytes
 	}
@@ -127,6 +124,6 @@ func requestOverhead(r *Request, props map[string]UserProperty) int {
 	empty := *r
 	empty.Events = nil
 	empty.UserProperties = props
-	b, _ := json.Marshal(&empty)
+	b, _ := appendRequest(nil, &empty)
 	return len(b)
 }

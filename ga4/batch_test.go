@@ -89,34 +89,6 @@ func TestBatches(t *testing.T) {
 		require.Equal(t, 25, total)
 	})
 
-	t.Run("CountsEscapedSize", func(t *testing.T) {
-		t.Parallel()
-		// Each < is sent as \u003c: six bytes on the wire, not one.
-		angles := strings.Repeat("<", 100)
-		reqs, keys := buildMany(t, 25, func(_ int, c *ga4.EventInput) {
-			items := make([]map[string]any, 20)
-			for j := range items {
-				items[j] = map[string]any{"item_id": angles, "item_name": angles}
-			}
-			c.Params, _ = json.Marshal(map[string]any{"items": items})
-		})
-		batches := ga4.Batches(reqs, keys)
-		total := 0
-		for i, b := range batches {
-			body, err := ga4.Encode(&b.Request)
-			require.NoError(t, err)
-			require.Less(t, len(body), ga4.MaxBodyBytes)
-			if i+1 < len(batches) { // full: one more event would not fit
-				next, err := json.Marshal(batches[i+1].Request.Events[0])
-				require.NoError(t, err)
-				require.GreaterOrEqual(t, len(body)+1+len(next), ga4.MaxBodyBytes)
-			}
-			total += len(b.Keys)
-		}
-		require.Equal(t, 25, total)
-		require.Len(t, batches, 5)
-	})
-
 	t.Run("RequestTimestampMovesToEvents", func(t *testing.T) {
 		t.Parallel()
 		ts := now.Add(-time.Minute).UnixMicro()

@@ -117,11 +117,9 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-// Encode returns r as JSON, the body Send would post: encoding/json by
-// the struct tags, so object keys are sorted, "events" is always present
-// (null when nil) and <, > and & are escaped as \u003c, \u003e and \u0026.
+// Encode returns r as JSON, the body Send would post.
 func Encode(r *Request) ([]byte, error) {
-	b, err := json.Marshal(r)
+	b, err := appendRequest(make([]byte, 0, 1024), r)
 	if err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
 	}

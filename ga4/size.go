@@ -5,7 +5,7 @@ import "encoding/json"
 // encodedLen returns the JSON size of r (MaxBodyBytes when it cannot be
 // encoded: such a request can never be sent).
 func encodedLen(r *Request) int {
-	b, err := json.Marshal(r)
+	b, err := appendRequest(nil, r)
 	if err != nil {
 		return MaxBodyBytes
 	}
