@@ -21,7 +21,7 @@ const (
 	// inFlightBatches is poller.Config.InFlightBatches as `run` leaves it
 	// (its default): the batches one process may have claimed and not yet
 	// marked when it is killed.
-	inFlightBatches = 16
+	inFlightBatches = 8
 	sidecars        = 2
 )
 

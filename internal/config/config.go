@@ -103,7 +103,7 @@ type Poller struct {
 	// InFlightBatches is the number of claimed batches sent at once (1 to
 	// 64): claims go on while earlier batches are being sent, so that rows
 	// committed meanwhile wait for no round trip; 1 sends one batch at a
-	// time. Defaults to 16.
+	// time. Defaults to 8.
 	InFlightBatches int `yaml:"in_flight_batches"`
 	// Lease is how long a claimed row belongs to one worker; the poller
 	// extends it while the row's batch is being sent, and starts no request

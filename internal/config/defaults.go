@@ -19,7 +19,7 @@ func Default() *Config {
 		Poller: Poller{
 			BatchSize:       500,
 			Concurrency:     1024,
-			InFlightBatches: 16,
+			InFlightBatches: 8,
 			Lease:           Duration(time.Minute),
 			MaxAttempts:     12,
 			BackoffInitial:  Duration(5 * time.Second),

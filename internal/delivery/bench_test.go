@@ -245,7 +245,7 @@ func BenchmarkTrickle(b *testing.B) {
 
 func trickle(b *testing.B, rate int, d time.Duration) {
 	r := newBenchRig(b, ga4test.Faults{})
-	p := r.poller(b, &poller.Config{Schedule: "@every 10s"}) // the defaults otherwise
+	p := r.poller(b, &poller.Config{Schedule: "@every 10s", InFlightBatches: envInt("BENCH_INFLIGHT", 0)}) // the defaults otherwise
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()

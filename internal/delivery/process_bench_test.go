@@ -213,6 +213,7 @@ func startEmulatorProcess(b *testing.B, bin string, knobs benchKnobs) *emulatorP
 // emulatorClient returns a client for the emulator's API that trusts
 // certFile (when set) and keeps no connection open, so that the
 // emulator's connection counters see the drain's alone.
+// The timeout leaves room for /emulator/stats to analyse a million bodies.
 func emulatorClient(b *testing.B, certFile string) *http.Client {
 	b.Helper()
 	tr := &http.Transport{DisableKeepAlives: true}
@@ -227,7 +228,7 @@ func emulatorClient(b *testing.B, certFile string) *http.Client {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
 	}
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	return &http.Client{Transport: tr, Timeout: 10 * time.Minute}
 }
 
 // reset zeroes the emulator's counters (the start-up probes' connections
@@ -262,14 +263,15 @@ func (e *emulatorProcess) stats(b *testing.B) emulatorCounters {
 }
 
 // writeBenchConfig writes the drain's config: database.max_conns 8 and the
-// poller's defaults; BENCH_BATCH, BENCH_CONCURRENCY, BENCH_LEASE and
+// poller's defaults; BENCH_BATCH, BENCH_CONCURRENCY, BENCH_INFLIGHT, BENCH_LEASE and
 // BENCH_TIMEOUT (ga4.timeout) override those, and GA4_OUTBOX_BENCH_H2C=1
 // sets ga4.cleartext_http2 (HTTP/2 to the plaintext emulator).
 func writeBenchConfig(b *testing.B, path string) {
 	b.Helper()
 	cfg := "database:\n  max_conns: 8\n" // the poller at its defaults unless BENCH_* say otherwise
 	var poller string
-	for _, k := range []struct{ env, key string }{{"BENCH_BATCH", "batch_size"}, {"BENCH_CONCURRENCY", "concurrency"}} {
+	for _, k := range []struct{ env, key string }{{"BENCH_BATCH", "batch_size"}, {"BENCH_CONCURRENCY", "concurrency"},
+		{"BENCH_INFLIGHT", "in_flight_batches"}} {
 		if n := envInt(k.env, 0); n > 0 {
 			poller += fmt.Sprintf("  %s: %d\n", k.key, n)
 		}

@@ -46,7 +46,7 @@ type Config struct {
 	// InFlightBatches is the number of claimed batches being sent at once:
 	// claims go on while earlier batches are being sent, so rows committed
 	// meanwhile wait for no round trip to GA. HTTP concurrency is the
-	// Sender's. Defaults to 16.
+	// Sender's. Defaults to 8.
 	InFlightBatches int
 	// Lease is how long claimed rows belong to this worker; when it expires
 	// unmarked (the worker died) the rows are claimable again. While a
@@ -116,7 +116,7 @@ type RetentionConfig struct {
 
 func (c Config) withDefaults() (Config, error) {
 	c.BatchSize = cmp.Or(c.BatchSize, 500)
-	c.InFlightBatches = cmp.Or(c.InFlightBatches, 16)
+	c.InFlightBatches = cmp.Or(c.InFlightBatches, 8)
 	c.Lease = cmp.Or(c.Lease, 60*time.Second)
 	c.MaxAttempts = cmp.Or(c.MaxAttempts, 12)
 	c.BackoffInitial = cmp.Or(c.BackoffInitial, 5*time.Second)
