@@ -43,9 +43,9 @@ type Poller struct {
 	cursor cursor
 	keyBuf []claimedKey
 
-	// rowBufs holds *[]Row of capacity BatchSize for claims to reuse: a
-	// fresh one per claim was 300 kB of garbage even when the claim found
-	// one row (a trickle claims hundreds of times a second).
+	// rowBufs holds *[]Row of capacity BatchSize for claims to reuse, so
+	// that a claim allocates no row slice, even one that finds a single
+	// row (a trickle claims hundreds of times a second).
 	rowBufs sync.Pool
 }
 
