@@ -28,7 +28,7 @@ func significantDigits(s string) int {
 // dashboard, not float noise (ExponentialBuckets(0.01, 3, 14) printed
 // le="7.290000000000001"). The delivery lag's bounds have at most 3
 // significant digits; the powers of two of send_duration_seconds (1.024 s
-// ... 8.192 s) and claimed_batch_size (up to 8192) at most 4.
+// ... 8.192 s) and claimed_batch_rows (up to 8192) at most 4.
 func TestHistogramBuckets(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()

@@ -16,7 +16,7 @@ type Metrics struct {
 func NewMetrics() *Metrics {
 	return &Metrics{
 		share: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ga4_outbox_report_attributable_share",
+			Name: "ga4_outbox_report_attributable_ratio",
 			Help: "Attributable share of revenue (0-1) in the last report, per currency.",
 		}, []string{"currency"}),
 		atRisk: prometheus.NewGaugeVec(prometheus.GaugeOpts{

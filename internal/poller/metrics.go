@@ -49,7 +49,7 @@ func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer, now func() time.Tim
 			Help: "Time to send one claimed batch through the Sender.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metricsNamespace, Name: "delivery_lag_seconds",
 			Help: "Event time (in-session time, else business time) to delivery.", Buckets: lagBuckets}),
-		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metricsNamespace, Name: "claimed_batch_size",
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metricsNamespace, Name: "claimed_batch_rows",
 			Help: "Rows per claimed batch.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
 	}
 	// Every reason exists at 0 from the start, so that increase() sees the

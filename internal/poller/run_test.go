@@ -321,7 +321,7 @@ func TestMetrics(t *testing.T) {
 	require.Equal(t, 1.0, got["ga4_outbox_rows{status=skipped}"])
 	require.Equal(t, 0.0, got["ga4_outbox_rows{status=pending}"])
 	require.Equal(t, 0.0, got["ga4_outbox_oldest_pending_age_seconds"])
-	require.Equal(t, 1.0, got["ga4_outbox_claimed_batch_size"], "one batch claimed (histogram count)")
+	require.Equal(t, 1.0, got["ga4_outbox_claimed_batch_rows"], "one batch claimed (histogram count)")
 	require.Equal(t, 2.0, got["ga4_outbox_delivery_lag_seconds"], "one lag observation per delivered row")
 	require.Equal(t, 1.0, got["ga4_outbox_send_duration_seconds"])
 }
