@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/demo"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgcluster"
+	"github.com/ga4-outbox/ga4-outbox/internal/pgcluster/pgclustertest"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
 )
 
@@ -93,7 +92,7 @@ func TestDemoStartsItsOwnCluster(t *testing.T) {
 		}
 		t.Skip(err)
 	}
-	r := runCmd(t, map[string]string{pgcluster.EnvProbeAddr: closedAddr(t)}, "demo", "--orders", "200")
+	r := runCmd(t, map[string]string{pgcluster.EnvProbeAddr: pgclustertest.ClosedAddr(t)}, "demo", "--orders", "200")
 	require.Equal(t, 0, r.code, "%s\n%s", r.stderr, r.stdout)
 	m := regexp.MustCompile(`PostgreSQL: a throwaway cluster from \S+ in (\S+) \(removed when the demo ends\)`).FindStringSubmatch(r.stdout)
 	require.NotNil(t, m, r.stdout)
@@ -103,32 +102,8 @@ func TestDemoStartsItsOwnCluster(t *testing.T) {
 	dir := m[1]
 	require.NoDirExists(t, dir, "the cluster's folder is removed")
 	if runtime.GOOS == "linux" {
-		require.Empty(t, processesMentioning(t, dir), "no postgres process with that data directory remains")
+		require.Empty(t, pgclustertest.ProcessesMentioning(t, dir), "no postgres process with that data directory remains")
 	}
-}
-
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
-
-// processesMentioning lists the pids whose command line contains s (Linux).
-func processesMentioning(t *testing.T, s string) []string {
-	t.Helper()
-	cmdlines, err := filepath.Glob("/proc/[0-9]*/cmdline")
-	require.NoError(t, err)
-	var pids []string
-	for _, f := range cmdlines {
-		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), s) {
-			pids = append(pids, filepath.Base(filepath.Dir(f)))
-		}
-	}
-	return pids
 }
 
 // checkPrintedTotals finds each currency's generated order count and

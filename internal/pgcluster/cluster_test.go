@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/pgcluster"
+	"github.com/ga4-outbox/ga4-outbox/internal/pgcluster/pgclustertest"
 )
 
 // startCluster starts a cluster or skips when the machine has no server
@@ -60,14 +60,14 @@ func TestStartAndStop(t *testing.T) {
 
 	require.DirExists(t, c.DataDir())
 	if runtime.GOOS == "linux" {
-		require.NotEmpty(t, processesUsing(t, c.Dir), "a postgres process runs with the data directory")
+		require.NotEmpty(t, pgclustertest.ProcessesMentioning(t, c.Dir), "a postgres process runs with the data directory")
 	}
 
 	require.NoError(t, c.Stop())
 	require.NoError(t, c.Stop(), "Stop may be called twice")
 	require.NoDirExists(t, c.Dir)
 	if runtime.GOOS == "linux" {
-		require.Empty(t, processesUsing(t, c.Dir), "no process is left with the data directory")
+		require.Empty(t, pgclustertest.ProcessesMentioning(t, c.Dir), "no process is left with the data directory")
 	}
 	_, err = pgx.Connect(ctx, c.URL)
 	require.Error(t, err, "the server no longer answers")
@@ -102,23 +102,8 @@ func TestProbeAddr(t *testing.T) {
 	require.Equal(t, "127.0.0.1:1", pgcluster.ProbeAddr(func(k string) string {
 		return map[string]string{pgcluster.EnvProbeAddr: "127.0.0.1:1"}[k]
 	}))
-	require.False(t, pgcluster.Answers(context.Background(), closedAddr(t)))
+	require.False(t, pgcluster.Answers(context.Background(), pgclustertest.ClosedAddr(t)))
 	require.Equal(t, "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable", pgcluster.ProbeURL("127.0.0.1:1"))
-}
-
-// processesUsing lists the pids whose command line mentions dir (Linux).
-func processesUsing(t *testing.T, dir string) []string {
-	t.Helper()
-	cmdlines, err := filepath.Glob("/proc/[0-9]*/cmdline")
-	require.NoError(t, err)
-	var pids []string
-	for _, f := range cmdlines {
-		b, err := os.ReadFile(f)
-		if err == nil && strings.Contains(string(b), dir) {
-			pids = append(pids, filepath.Base(filepath.Dir(f)))
-		}
-	}
-	return pids
 }
 
 func TestRootNeedsAFolderNobodyCanEnter(t *testing.T) {

@@ -2,10 +2,8 @@ package pgtest_test
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/pgcluster"
+	"github.com/ga4-outbox/ga4-outbox/internal/pgcluster/pgclustertest"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgcontainer"
 	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
 )
@@ -44,7 +43,7 @@ func TestThrowawayCluster(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestThrowawayCluster$", "-test.v", "-test.count=1")
 	cmd.Env = append(withoutVar(os.Environ(), pgtest.EnvURL), envChild+"=1", pgtest.EnvRequire+"=1",
-		pgcluster.EnvProbeAddr+"="+closedAddr(t))
+		pgcluster.EnvProbeAddr+"="+pgclustertest.ClosedAddr(t))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, string(out), "--- PASS: TestThrowawayCluster")
@@ -52,7 +51,7 @@ func TestThrowawayCluster(t *testing.T) {
 	require.NotNil(t, m, "%s", out)
 	require.NoDirExists(t, m[1], "Main removes the cluster's folder")
 	if runtime.GOOS == "linux" {
-		require.Empty(t, processesMentioning(t, m[1]), "no postgres process with that data directory remains")
+		require.Empty(t, pgclustertest.ProcessesMentioning(t, m[1]), "no postgres process with that data directory remains")
 	}
 }
 
@@ -80,26 +79,4 @@ func withoutVar(environ []string, name string) []string {
 		}
 	}
 	return out
-}
-
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
-
-func processesMentioning(t *testing.T, s string) []string {
-	t.Helper()
-	cmdlines, err := filepath.Glob("/proc/[0-9]*/cmdline")
-	require.NoError(t, err)
-	var pids []string
-	for _, f := range cmdlines {
-		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), s) {
-			pids = append(pids, filepath.Base(filepath.Dir(f)))
-		}
-	}
-	return pids
 }
