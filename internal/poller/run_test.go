@@ -301,14 +301,7 @@ func TestMetrics(t *testing.T) {
 	b.enqueue(t, denied)
 	b.drain(t)
 
-	families, err := reg.Gather()
-	require.NoError(t, err)
-	got := map[string]float64{}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			got[f.GetName()+labels(m)] = value(m)
-		}
-	}
+	got := gathered(t, reg)
 	require.Equal(t, 2.0, got["ga4_outbox_delivered_total"])
 	require.Equal(t, 1.0, got["ga4_outbox_skipped_total{reason=consent_denied}"])
 	for _, zero := range []string{"failed_total{reason=rejected}", "failed_total{reason=max_attempts}",
@@ -337,19 +330,8 @@ func TestRowsMetricRefresh(t *testing.T) {
 	b.cfg.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	b.poller(t)
 	rows := func() (pending, delivered float64) {
-		families, err := reg.Gather()
-		require.NoError(t, err)
-		for _, f := range families {
-			for _, m := range f.GetMetric() {
-				switch f.GetName() + labels(m) {
-				case "ga4_outbox_rows{status=pending}":
-					pending = value(m)
-				case "ga4_outbox_rows{status=delivered}":
-					delivered = value(m)
-				}
-			}
-		}
-		return pending, delivered
+		got := gathered(t, reg)
+		return got["ga4_outbox_rows{status=pending}"], got["ga4_outbox_rows{status=delivered}"]
 	}
 	insert := func(tx, status string) {
 		_, err := b.pool.Exec(context.Background(), `INSERT INTO ga4_outbox.events (transaction_id, status, delivered_at)
@@ -368,6 +350,20 @@ func TestRowsMetricRefresh(t *testing.T) {
 	offset.Store(int64(time.Minute))
 	p, d = rows()
 	require.Equal(t, [2]float64{1, 2}, [2]float64{p, d}, "a minute later the finished rows are counted again")
+}
+
+// gathered returns every sample of reg by name{labels}.
+func gathered(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			got[f.GetName()+labels(m)] = value(m)
+		}
+	}
+	return got
 }
 
 func labels(m *dto.Metric) string {

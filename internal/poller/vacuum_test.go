@@ -23,18 +23,7 @@ func TestVacuumMetrics(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	b.cfg.Registerer = reg
 	b.poller(t)
-	gather := func() map[string]float64 {
-		families, err := reg.Gather()
-		require.NoError(t, err)
-		got := map[string]float64{}
-		for _, f := range families {
-			for _, m := range f.GetMetric() {
-				got[f.GetName()+labels(m)] = value(m)
-			}
-		}
-		return got
-	}
-	got := gather()
+	got := gathered(t, reg)
 	require.Zero(t, got["ga4_outbox_oldest_snapshot_age_seconds"], "no other transaction is open")
 	require.Zero(t, got["ga4_outbox_replication_slot_xmin_age"])
 	require.Contains(t, got, "ga4_outbox_dead_tuples_ratio")
@@ -44,7 +33,7 @@ func TestVacuumMetrics(t *testing.T) {
 	defer tx.Rollback(ctx)
 	var n int
 	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM ga4_outbox.events`).Scan(&n))
-	got = gather()
+	got = gathered(t, reg)
 	require.Greater(t, got["ga4_outbox_oldest_snapshot_age_seconds"], 0.0, "the held snapshot")
 	require.Zero(t, got["ga4_outbox_rows_scrape_error"])
 	dead := got["ga4_outbox_dead_tuples_ratio"]
