@@ -57,6 +57,10 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ga4_outbox.events TO :"role";
 -- pruned by DELETE.
 GRANT SELECT, INSERT, UPDATE, DELETE ON ga4_outbox.reconcile_runs TO :"role";
 
+-- What GA4 credited per purchase: written by `outcomes fetch` (INSERT ...
+-- ON CONFLICT DO UPDATE), read by the report.
+GRANT SELECT, INSERT, UPDATE, DELETE ON ga4_outbox.outcomes TO :"role";
+
 -- Their identity sequences. PostgreSQL does not check these for identity
 -- columns, but a restore or a manual nextval() does; USAGE is the smallest
 -- right (no setval).

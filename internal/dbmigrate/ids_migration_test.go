@@ -68,7 +68,7 @@ func TestIDsRecoveryMigration(t *testing.T) {
 	}
 	require.Equal(t, v9, buckets())
 
-	require.NoError(t, m.Up())
+	require.NoError(t, m.Steps(1)) // 000010
 	insert("new fragment", "1.2", " s1772359200 $ o3", "delivered", "")
 	insert("new doubled", doubled, sid, "delivered", "")
 	insert("new amp", "amp-qRLck9w4Ncp0Um97qQ_1Wg", sid, "skipped", "invalid")
