@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # ga4-outbox: a static binary on distroless, running as a non-root user.
 #
-#   docker build -t ga4-outbox --build-arg VERSION=$(git describe --tags --always) .
+#   docker build -t ga4-outbox --build-arg VERSION=$(git describe --tags --always) \
+#     --build-arg COMMIT=$(git rev-parse HEAD) .
 #   docker run --rm -e DATABASE_URL -e GA4_MEASUREMENT_ID -e GA4_API_SECRET \
 #     -v $PWD/config.yaml:/etc/ga4-outbox/config.yaml:ro ga4-outbox
 #
@@ -14,11 +15,14 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG VERSION=dev
+# The commit for `ga4-outbox version`: .git stays out of the context, so Go
+# cannot stamp it itself.
+ARG COMMIT=
 # Static (no cgo), reproducible paths, the version stamped in; timetzdata
 # embeds the zone database so CRON_TZ= schedules work on any base image.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=linux go build -trimpath -tags timetzdata \
-      -ldflags "-s -w -X main.version=${VERSION}" \
+      -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
       -o /out/ga4-outbox ./cmd/ga4-outbox \
  && mkdir -p /out/state/reports
 
