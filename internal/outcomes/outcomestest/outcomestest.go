@@ -6,10 +6,16 @@
 package outcomestest
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -60,6 +66,27 @@ type Server struct {
 	Status map[string]int
 	// Incompatible lists fields checkCompatibility calls INCOMPATIBLE.
 	Incompatible []string
+	// RejectTokens makes POST /token (a service-account key's token_uri
+	// pointed at the fake) answer invalid_grant; otherwise it issues
+	// AccessToken.
+	RejectTokens bool
+	// Authorizations lists the Authorization headers received.
+	Authorizations []string
+}
+
+// AccessToken is the token POST /token issues.
+const AccessToken = "fake-access-token"
+
+// token is an OAuth token endpoint: a service-account key whose token_uri
+// is URL+"/token" gets AccessToken, or invalid_grant with RejectTokens.
+func (s *Server) token(w http.ResponseWriter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.RejectTokens {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": AccessToken, "token_type": "Bearer", "expires_in": 3600})
 }
 
 // New starts a fake, closed when the test ends.
@@ -96,6 +123,32 @@ func (s *Server) Lock(fn func(s *Server)) {
 	fn(s)
 }
 
+// ServiceAccountKey writes a service-account key file (a fresh RSA key)
+// whose token_uri is the fake's /token, and returns its path.
+func (s *Server) ServiceAccountKey(t testing.TB) string {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := map[string]string{"type": "service_account", "project_id": "fake", "private_key_id": "1",
+		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"client_email": "ga4-outbox@fake.iam.gserviceaccount.com", "client_id": "1", "token_uri": s.URL + "/token"}
+	b, err := json.Marshal(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "service-account.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // Requests returns the calls so far.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -104,6 +157,10 @@ func (s *Server) Requests() []Request {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/token" {
+		s.token(w)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/v1beta/properties/")
 	id, method, ok2 := strings.Cut(rest, ":")
 	if !ok || !ok2 || r.Method != http.MethodPost {
@@ -112,6 +169,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if a := r.Header.Get("Authorization"); a != "" {
+		s.Authorizations = append(s.Authorizations, a)
+	}
 	if code := s.Status[id]; code != 0 {
 		writeError(w, code, statusName(code), fmt.Sprintf("fake error %d for property %s", code, id))
 		return
