@@ -91,29 +91,30 @@ func (o *Options) withDefaults() Options {
 
 // Summary says what one Fetch did.
 type Summary struct {
-	Since, Until time.Time
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
 	// Due counts the purchases whose outcome was missing or provisional,
 	// of properties with a property id.
-	Due int
+	Due int `json:"due"`
 	// LookedUp counts the orders GA4 was asked about and whose outcome was
 	// stored; ByOutcome splits them, Final of them are final.
-	LookedUp  int
-	ByOutcome map[Outcome]int
-	Final     int
+	LookedUp  int             `json:"looked_up"`
+	ByOutcome map[Outcome]int `json:"by_outcome"`
+	Final     int             `json:"final"`
 	// Left counts the due orders not looked up (quota spent or an error):
 	// the next run picks them again.
-	Left int
+	Left int `json:"left"`
 	// Requests counts the queries answered.
-	Requests int
+	Requests int `json:"requests"`
 	// NoPropertyID counts purchases per measurement id ("" for rows
 	// without one) that have no property id configured: never looked up.
-	NoPropertyID map[string]int
+	NoPropertyID map[string]int `json:"no_property_id"`
 	// QuotaStopped lists the properties whose quota ran out (or fell below
 	// the margin) during the run.
-	QuotaStopped []string
+	QuotaStopped []string `json:"quota_stopped"`
 	// QuotaLeft is each property's smallest remaining token count after
 	// its last answer.
-	QuotaLeft map[string]int64
+	QuotaLeft map[string]int64 `json:"quota_left"`
 }
 
 // Fetch looks up in src the purchases of [Since, Until) whose outcome is
