@@ -140,7 +140,7 @@ func Fetch(ctx context.Context, db DB, src Source, opts Options) (*Summary, erro
 	}
 	if len(sum.NoPropertyID) > 0 {
 		o.Logger.Warn("purchases not looked up in GA4: their measurement id has no property id (ga4.property_id, ga4.properties[].property_id)",
-			"purchases_by_measurement_id", sum.NoPropertyID)
+			"purchases_by_measurement_id", noPropertyAttr(sum.NoPropertyID))
 	}
 	var errs []error
 	for _, batches := range byProperty(due, o.BatchSize) {
@@ -154,6 +154,15 @@ func Fetch(ctx context.Context, db DB, src Source, opts Options) (*Summary, erro
 	}
 	o.Metrics.fetchDone(sum, errs)
 	return sum, errors.Join(errs...)
+}
+
+// noPropertyAttr names the default property's key for the log.
+func noPropertyAttr(m map[string]int) map[string]int {
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[cmp.Or(k, "(default)")] = v
+	}
+	return out
 }
 
 // due is one purchase to look up.
