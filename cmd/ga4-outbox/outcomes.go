@@ -173,8 +173,8 @@ func printOutcomeSummary(w io.Writer, s *outcomes.Summary, format string) error 
 		return enc.Encode(s)
 	}
 	fmt.Fprintf(w, "Outcomes of orders from %s to %s\n", s.Since.UTC().Format(time.RFC3339), s.Until.UTC().Format(time.RFC3339))
-	fmt.Fprintf(w, "looked up %d of %d orders in %d requests (%d final, %d provisional)",
-		s.LookedUp, s.Due, s.Requests, s.Final, s.LookedUp-s.Final)
+	fmt.Fprintf(w, "looked up %d of %d orders in %d %s (%d final, %d provisional)",
+		s.LookedUp, s.Due, s.Requests, plural(s.Requests, "request"), s.Final, s.LookedUp-s.Final)
 	var parts []string
 	for _, c := range s.Counts() {
 		parts = append(parts, fmt.Sprintf("%s %d", c.Outcome, c.Orders))
@@ -197,6 +197,13 @@ func printOutcomeSummary(w io.Writer, s *outcomes.Summary, format string) error 
 		fmt.Fprintf(w, "not looked up, no property id for %s: %d purchases\n", cmpOr(mid, "the default property"), s.NoPropertyID[mid])
 	}
 	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 func cmpOr(a, b string) string {
@@ -256,6 +263,14 @@ func scheduleOutcomes(ctx context.Context, jobs *jobScheduler, pool *pgxpool.Poo
 	if cfg.Outcomes.Schedule == "off" || len(cfg.OutcomeProperties()) == 0 {
 		logger.Debug("outcome fetch not scheduled", "schedule", cfg.Outcomes.Schedule, "properties", len(cfg.OutcomeProperties()))
 		return nil
+	}
+	if cfg.Outcomes.CredentialsFile != "" {
+		// Said at start rather than first at the night's run. Application
+		// Default Credentials are not probed here: on a machine outside
+		// Google Cloud the metadata server's probe takes seconds.
+		if _, err := newOutcomeSource(ctx, cfg); err != nil {
+			logger.Warn("the outcome fetch will fail until the credentials are fixed", "err", err)
+		}
 	}
 	return jobs.add(ctx, "outcomes.schedule", cfg.Outcomes.Schedule, "outcome fetch", func(ctx context.Context) error {
 		return runOutcomeJob(ctx, pool, cfg, logger, metrics)

@@ -105,7 +105,7 @@ func TestOutcomesFetch(t *testing.T) {
 
 	res := runCmd(t, environ, "outcomes", "fetch")
 	require.Equal(t, 0, res.code, res.stderr)
-	require.Contains(t, res.stdout, "looked up 2 of 2 orders in 1 requests (2 final, 0 provisional): credited 1, not_found 1")
+	require.Contains(t, res.stdout, "looked up 2 of 2 orders in 1 request (2 final, 0 provisional): credited 1, not_found 1")
 	require.Contains(t, res.stdout, "quota left on property 1001: 14000 tokens")
 	var n int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM ga4_outbox.outcomes WHERE final`).Scan(&n))
@@ -146,4 +146,10 @@ func TestOutcomeJobFromConfig(t *testing.T) {
 	cfg.GA4.PropertyID = "1001"
 	require.NoError(t, scheduleOutcomes(ctx, jobs, pool, cfg, logger, metrics))
 	require.Len(t, jobs.c.Entries(), 1)
+	require.NotContains(t, logs.String(), "will fail")
+
+	cfg.Outcomes.CredentialsFile = filepath.Join(t.TempDir(), "gone.json")
+	require.NoError(t, scheduleOutcomes(ctx, newJobScheduler(logger), pool, cfg, logger, metrics))
+	require.Contains(t, logs.String(), `"msg":"the outcome fetch will fail until the credentials are fixed"`)
+	require.Contains(t, logs.String(), "gone.json: cannot read")
 }
