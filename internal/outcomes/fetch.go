@@ -182,6 +182,7 @@ func loadDue(ctx context.Context, db DB, o *Options, sum *Summary) ([]due, error
 	if err != nil {
 		return nil, fmt.Errorf("select purchases to look up: %w", err)
 	}
+	defer rows.Close()
 	var out []due
 	for rows.Next() {
 		var d due
@@ -238,7 +239,7 @@ func fetchProperty(ctx context.Context, db DB, src Source, o *Options, batches [
 					"orders_left", remaining(batches[i:]), "err", err)
 				return nil
 			}
-			return fmt.Errorf("look up outcomes of property %s: %w", pid, err)
+			return fmt.Errorf("look up outcomes: %w", err) // err names the property
 		}
 		sum.Requests++
 		if err := store(ctx, db, o, b, a, sum); err != nil {

@@ -279,7 +279,7 @@ func TestFetchOnePropertyFailsTheOthersGoOn(t *testing.T) {
 	f.fake.Lock(func(s *outcomestest.Server) { s.Status["1001"] = 403 })
 	sum, err := outcomes.Fetch(context.Background(), f.db, f.src, f.opts)
 	require.ErrorIs(t, err, outcomes.ErrPermissionDenied)
-	require.ErrorContains(t, err, "look up outcomes of property 1001: runReport property 1001")
+	require.ErrorContains(t, err, "look up outcomes: runReport property 1001: permission denied")
 	require.Equal(t, 1, sum.LookedUp)
 	require.Equal(t, 1, sum.Left)
 	_, ok := f.outcome(t, "2002", "B1")
