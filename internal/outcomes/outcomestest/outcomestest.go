@@ -230,13 +230,16 @@ func (s *Server) runReport(w http.ResponseWriter, r *http.Request, id string) {
 // matching returns the property's purchases the request selects, in
 // transaction id order.
 func (s *Server) matching(id string, req *analyticsdata.RunReportRequest) []Purchase {
-	var ids []string
+	var ids map[string]bool
 	if f := req.DimensionFilter; f != nil && f.Filter != nil && f.Filter.InListFilter != nil && f.Filter.FieldName == "transactionId" {
-		ids = f.Filter.InListFilter.Values
+		ids = map[string]bool{}
+		for _, v := range f.Filter.InListFilter.Values {
+			ids[v] = true
+		}
 	}
 	var out []Purchase
 	for _, p := range s.purchases[id] {
-		if ids != nil && !slices.Contains(ids, p.TransactionID) {
+		if ids != nil && !ids[p.TransactionID] {
 			continue
 		}
 		if p.Date != "" && len(req.DateRanges) > 0 && (p.Date < req.DateRanges[0].StartDate || p.Date > req.DateRanges[0].EndDate) {
