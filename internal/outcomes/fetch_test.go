@@ -307,3 +307,37 @@ func TestFetchLockedRunsOnOneReplica(t *testing.T) {
 	_, err = other.Exec(ctx, `SELECT pg_advisory_unlock(x'6761346f6f757463'::bigint)`)
 	require.NoError(t, err)
 }
+
+func TestFetchAsksOnlyTheOrdersDays(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.purchase(t, "A1", "", day1, "EUR")
+	f.purchase(t, "A2", "", day1, "EUR")
+	f.fake.Add("1001",
+		outcomestest.Purchase{Date: "2026-11-22", TransactionID: "A1", Channel: "Email", Revenue: "10", Purchases: 1},
+		// The same id reused by another shop on the same property weeks later.
+		outcomestest.Purchase{Date: "2026-12-20", TransactionID: "A2", Channel: "Email", Revenue: "10", Purchases: 1})
+	f.fetch(t)
+	a1, _ := f.outcome(t, "1001", "A1")
+	require.Equal(t, "credited", a1.Outcome, "the day after the order's UTC day is asked (time zones)")
+	a2, _ := f.outcome(t, "1001", "A2")
+	require.Equal(t, "not_found", a2.Outcome, "a purchase outside the range is not this order")
+}
+
+func TestFetchStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.purchase(t, "A1", "", day1, "EUR")
+	f.purchase(t, "B1", "G-SHOP2", day1, "EUR")
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	src := outcomes.SourceFunc(func(ctx context.Context, q outcomes.Query) (*outcomes.Answer, error) {
+		calls++
+		cancel()
+		return nil, ctx.Err()
+	})
+	sum, err := outcomes.Fetch(ctx, f.db, src, f.opts)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, 1, calls, "the other property is not asked")
+	require.Zero(t, sum.LookedUp)
+}
