@@ -51,6 +51,7 @@ func commands() []command {
 		{"validate", "validate an MP request body offline (or --remote) and list problems", runValidate},
 		{"emulator", "run the Measurement Protocol emulator (records events, injects faults)", runEmulator},
 		{"report", "attribution report for a window: table, markdown, csv, json or html; --fail-under for CI", runReport},
+		{"outcomes", "what GA4 recorded and credited per purchase: fetch (Data API) or check (credentials, access)", runOutcomes},
 		{"version", "print the version and the commit it was built from (also --version)", runVersion},
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/internal/config"
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/delivery"
+	"github.com/ga4-outbox/ga4-outbox/internal/outcomes"
 	"github.com/ga4-outbox/ga4-outbox/internal/poller"
 	"github.com/ga4-outbox/ga4-outbox/reconcile"
 )
@@ -22,8 +23,10 @@ const runUsage = `[--log-format json|text] [--log-level debug|info|warn|error]
 
 Runs the sidecar until SIGTERM or SIGINT: the poller (woken by NOTIFY and by
 poller.schedule), the retention job (retention.schedule), the nightly report
-(reconcile.schedule, one replica at a time) and /metrics, /healthz, /readyz on
-metrics.addr. Needs ga4.measurement_id and the API secret (GA4_API_SECRET or
+(reconcile.schedule, one replica at a time), the outcome fetch from the GA4
+Data API (outcomes.schedule, one replica at a time, when a property id is
+set) and /metrics, /healthz, /readyz on metrics.addr. Needs
+ga4.measurement_id and the API secret (GA4_API_SECRET or
 ga4.api_secret_file).`
 
 func runRun(ctx context.Context, e *env) error {
@@ -101,6 +104,11 @@ func runSidecar(ctx context.Context, cfg *config.Config, logger *slog.Logger) er
 	}
 	jobs, err := scheduleJobs(ctx, p, newNightly(pool, cfg, reportMetrics), cfg, logger)
 	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	outcomeMetrics := outcomes.NewMetrics()
+	reg.MustRegister(outcomeMetrics.Collectors()...)
+	if err := scheduleOutcomes(ctx, jobs, pool, cfg, logger, outcomeMetrics); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	logger.Info("sidecar started", "measurement_id", cfg.GA4.MeasurementID, "listen", cfg.Poller.ListenEnabled(),

@@ -31,6 +31,7 @@ type Config struct {
 	Reconcile Reconcile `yaml:"reconcile"`
 	Retention Retention `yaml:"retention"`
 	Metrics   Metrics   `yaml:"metrics"`
+	Outcomes  Outcomes  `yaml:"outcomes"`
 }
 
 // Database says where the outbox lives.
@@ -47,6 +48,11 @@ type GA4 struct {
 	// MeasurementID is the default property (G-XXXXXXX). GA4_MEASUREMENT_ID
 	// overrides it. Required by run and drain.
 	MeasurementID string `yaml:"measurement_id"`
+	// PropertyID is the default property's numeric GA4 property id (Admin >
+	// Property details), which the outcome import queries; not the G-
+	// measurement id. GA4_PROPERTY_ID overrides it. Empty: the default
+	// property's outcomes are not fetched.
+	PropertyID string `yaml:"property_id"`
 	// APISecretFile is a file holding the default property's API secret
 	// (GA4_API_SECRET_FILE overrides it). The secret itself is never read
 	// from this file's YAML: set GA4_API_SECRET or point here.
@@ -85,6 +91,9 @@ type GA4 struct {
 // Property is one extra GA4 property and where its secret comes from.
 type Property struct {
 	MeasurementID string `yaml:"measurement_id"`
+	// PropertyID is the property's numeric GA4 property id, for the
+	// outcome import. Empty: its outcomes are not fetched.
+	PropertyID string `yaml:"property_id"`
 	// APISecretEnv names an environment variable holding the secret.
 	APISecretEnv string `yaml:"api_secret_env"`
 	// APISecretFile names a file holding the secret.
@@ -270,11 +279,13 @@ func applyEnv(cfg *Config, getenv func(string) string) {
 	}
 	set(&cfg.Database.URL, "DATABASE_URL")
 	set(&cfg.GA4.MeasurementID, "GA4_MEASUREMENT_ID")
+	set(&cfg.GA4.PropertyID, "GA4_PROPERTY_ID")
 	set(&cfg.GA4.APISecretFile, "GA4_API_SECRET_FILE")
 	set(&cfg.GA4.Region, "GA4_REGION")
 	set(&cfg.GA4.Endpoint, "GA4_ENDPOINT")
 	set(&cfg.Metrics.Addr, "GA4_OUTBOX_METRICS_ADDR")
 	set(&cfg.Reconcile.OutputDir, "GA4_OUTBOX_REPORT_DIR")
+	set(&cfg.Outcomes.CredentialsFile, "GA4_OUTBOX_CREDENTIALS_FILE")
 }
 
 // ListenEnabled reports whether LISTEN/NOTIFY wake-ups are on (the default).

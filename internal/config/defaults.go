@@ -43,6 +43,7 @@ func Default() *Config {
 			Schedule:       "@hourly",
 			BatchSize:      1000,
 		},
-		Metrics: Metrics{Addr: "127.0.0.1:9464"},
+		Metrics:  Metrics{Addr: "127.0.0.1:9464"},
+		Outcomes: defaultOutcomes(),
 	}
 }

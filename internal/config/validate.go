@@ -78,6 +78,7 @@ func (c *Config) Validate() error {
 	check(c.Database.MaxConns > 0, "database.max_conns", "must be positive")
 	check(c.Metrics.Addr == "off" || validListenAddr(c.Metrics.Addr), "metrics.addr",
 		fmt.Sprintf("%q: must be host:port (e.g. 127.0.0.1:9464, or :9464 for every interface) or off", c.Metrics.Addr))
+	errs = append(errs, c.validateOutcomes()...)
 	return errors.Join(errs...)
 }
 
