@@ -32,6 +32,9 @@ CREATE UNIQUE INDEX CONCURRENTLY events_dedup_idx
 DROP INDEX CONCURRENTLY IF EXISTS ga4_outbox.events_dedup_key_idx;
 
 -- ga4-outbox:step
+DROP INDEX CONCURRENTLY IF EXISTS ga4_outbox.events_refund_idx;
+
+-- ga4-outbox:step
 SET LOCAL lock_timeout = '5s';
 DROP TRIGGER IF EXISTS events_refund_defaults ON ga4_outbox.events;
 DROP FUNCTION IF EXISTS ga4_outbox.refund_defaults();
