@@ -51,8 +51,13 @@ ALTER TABLE ga4_outbox.events ADD CONSTRAINT events_refund_id_check
 -- params as refund_id, sent to GA4 as an event parameter. Without a
 -- purchase row (not yet written, or deleted by retention) the refund is
 -- stored as written; the report flags it.
+--
+-- SECURITY DEFINER: the application's role may read only id, event_name,
+-- transaction_id and refund_id of the outbox (deploy/sql/app-grants.sql);
+-- the function reads the purchase as the schema owner and copies its values
+-- into the new row, which that role cannot read back either.
 CREATE OR REPLACE FUNCTION ga4_outbox.refund_defaults() RETURNS trigger
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p ga4_outbox.events%ROWTYPE;
 BEGIN

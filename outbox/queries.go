@@ -26,14 +26,19 @@ ON CONFLICT DO NOTHING
 RETURNING id`
 
 // sqlFindDuplicate looks the existing row up (at READ COMMITTED in a new
-// snapshot, so it also sees a conflicting row committed meanwhile). A
-// refund row with a refund id (which carries it in params, schema version
-// 12) is another key; params is read rather than refund_id so that the
-// statement runs on older schemas too.
+// snapshot, so it also sees a conflicting row committed meanwhile). It
+// reads only the columns an application role may read
+// (deploy/sql/app-grants.sql). A refund Conversion is looked up with
+// sqlFindRefund instead: its order may have refund rows with ids too.
 const sqlFindDuplicate = `
-SELECT id FROM ga4_outbox.events
-WHERE event_name = $1 AND transaction_id = $2 AND transaction_id <> '' AND NOT params ? 'refund_id'
-ORDER BY id LIMIT 1`
+SELECT id FROM ga4_outbox.events WHERE event_name = $1 AND transaction_id = $2`
+
+// sqlHasRefundIDs says whether the outbox has the refund_id column (schema
+// version 12), from the catalogue, which every role may read: a statement
+// naming a missing column would abort the caller's transaction.
+const sqlHasRefundIDs = `
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
+               WHERE attrelid = 'ga4_outbox.events'::regclass AND attname = 'refund_id' AND NOT attisdropped)`
 
 // sqlEnqueueRefund inserts one refund (schema version 12), or nothing when
 // (transaction_id, refund_id) already exists. The trigger
