@@ -137,3 +137,60 @@ func dedupIndexes(t *testing.T, conn *pgx.Conn) map[string]bool {
 	require.NoError(t, rows.Err())
 	return out
 }
+
+// Every step of migration 12 can run again: after `force 11` on a
+// database where it already ran (or stopped half way), `up` finishes
+// without error and leaves the same schema.
+func TestRefundsMigrationStepsRepeat(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.EmptyURL(t)
+	conn := connect(t, url)
+	m, err := dbmigrate.New(ctx, url)
+	require.NoError(t, err)
+	defer m.Close()
+	require.NoError(t, m.Up())
+	_, err = conn.Exec(ctx, insertV12, "refund", "P-1", "re_1", "1.00")
+	require.NoError(t, err)
+
+	require.NoError(t, m.Force(11))
+	require.NoError(t, m.Up(), "all steps again")
+	requireVersion(t, m, 12)
+	require.Equal(t, map[string]bool{"events_dedup_key_idx": true}, dedupIndexes(t, conn))
+	var triggers int
+	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_trigger WHERE tgname = 'events_refund_defaults'`).Scan(&triggers))
+	require.Equal(t, 1, triggers)
+}
+
+// The catalogue step gives up after lock_timeout (5 s) rather than queue
+// the application's writes behind a transaction holding a lock on the
+// outbox; nothing of it stays, and once the lock is gone `force 11` and
+// `up` apply it.
+func TestRefundsMigrationGivesUpOnALongLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.EmptyURL(t)
+	m, err := dbmigrate.New(ctx, url)
+	require.NoError(t, err)
+	defer m.Close()
+	require.NoError(t, m.Steps(10))
+
+	holder := connect(t, url)
+	tx, err := holder.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `SELECT count(*) FROM ga4_outbox.events`) // ACCESS SHARE until the end of tx
+	require.NoError(t, err)
+
+	err = m.Steps(1)
+	require.ErrorContains(t, err, "lock timeout")
+	require.ErrorContains(t, err, "step 1 of 7")
+	var hasColumn bool
+	require.NoError(t, holder.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = 'ga4_outbox' AND table_name = 'events' AND column_name = 'refund_id')`).Scan(&hasColumn))
+	require.False(t, hasColumn, "the step rolled back")
+
+	require.NoError(t, tx.Rollback(ctx))
+	require.NoError(t, m.Force(11))
+	require.NoError(t, m.Up())
+	requireVersion(t, m, 12)
+}
