@@ -53,8 +53,10 @@ type refundOutcome struct {
 // order's refunded amount (the charge's amount_refunded, never lowered by
 // an older event arriving late) and one outbox refund per succeeded refund
 // of the charge, keyed by its Stripe refund id. Refunds already enqueued
-// (listed again, or a retried webhook) are duplicates and write nothing;
-// the refund takes the purchase's GA4 ids and consent from its outbox row.
+// (listed again, or a retried webhook) are duplicates and write nothing.
+// Each refund carries the GA4 client id and consent stored with the order,
+// so it goes out like the purchase even after the sidecar's retention has
+// deleted the purchase's row (without them it would take the row's).
 func (a *App) chargeRefunded(ctx context.Context, payload []byte) (*refundResponse, error) {
 	var ev struct {
 		ID   string `json:"id"`
@@ -71,15 +73,16 @@ func (a *App) chargeRefunded(ctx context.Context, payload []byte) (*refundRespon
 	}
 	resp := &refundResponse{Received: true, Refunds: []refundOutcome{}}
 	err := pgx.BeginFunc(ctx, a.cfg.Pool, func(tx pgx.Tx) error {
-		var err error
-		if resp.OrderID, err = markRefunded(ctx, tx, ch); err != nil {
+		o, err := markRefunded(ctx, tx, ch)
+		if err != nil {
 			return err
 		}
+		resp.OrderID = o.id
 		for _, re := range ch.Refunds.Data {
 			if re.Status != "succeeded" {
 				continue // pending or failed: Stripe sends charge.refund.updated when it settles
 			}
-			res, err := outbox.EnqueueRefund(ctx, tx, refundOf(resp.OrderID, ch, re))
+			res, err := outbox.EnqueueRefund(ctx, tx, o.refund(ch, re))
 			if err != nil {
 				return fmt.Errorf("enqueue refund %s: %w", re.ID, err)
 			}
@@ -95,31 +98,36 @@ func (a *App) chargeRefunded(ctx context.Context, payload []byte) (*refundRespon
 }
 
 // markRefunded stores the charge's refunded amount on its order and
-// returns the order id.
-func markRefunded(ctx context.Context, tx pgx.Tx, ch stripeCharge) (int64, error) {
-	var id int64
+// returns the order's id, GA4 client id and consent.
+func markRefunded(ctx context.Context, tx pgx.Tx, ch stripeCharge) (*order, error) {
+	var o order
 	err := tx.QueryRow(ctx, `
 UPDATE public.checkout_orders SET refunded_minor = GREATEST(refunded_minor, $2)
  WHERE payment_intent = $1
-RETURNING id`, ch.PaymentIntent, ch.AmountRefunded).Scan(&id)
+RETURNING id, ga_client_id, consent_analytics_storage, consent_ad_user_data, consent_ad_personalization`,
+		ch.PaymentIntent, ch.AmountRefunded).Scan(&o.id, &o.clientID, &o.analytics, &o.adUserData, &o.adPersonalization)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, &httpError{http.StatusNotFound, fmt.Sprintf("data.object.payment_intent: no paid order for %q", ch.PaymentIntent)}
+		return nil, &httpError{http.StatusNotFound, fmt.Sprintf("data.object.payment_intent: no paid order for %q", ch.PaymentIntent)}
 	}
 	if err != nil {
-		return 0, fmt.Errorf("mark order of %s refunded: %w", ch.PaymentIntent, err)
+		return nil, fmt.Errorf("mark order of %s refunded: %w", ch.PaymentIntent, err)
 	}
-	return id, nil
+	return &o, nil
 }
 
-// refundOf is one Stripe refund as an outbox refund of the order. Stripe
+// refund is one Stripe refund as an outbox refund of the order. Stripe
 // refunds an amount, not items, so the refund carries its value only.
-func refundOf(orderID int64, ch stripeCharge, re stripeRefund) outbox.Refund {
+func (o *order) refund(ch stripeCharge, re stripeRefund) outbox.Refund {
 	r := outbox.Refund{
-		TransactionID: strconv.FormatInt(orderID, 10),
-		RefundID:      re.ID,
-		Value:         formatMinor(re.Amount),
-		Currency:      strings.ToUpper(cmpOr(re.Currency, ch.Currency)),
-		Source:        "stripe_webhook",
+		TransactionID:     strconv.FormatInt(o.id, 10),
+		RefundID:          re.ID,
+		Value:             formatMinor(re.Amount),
+		Currency:          strings.ToUpper(cmpOr(re.Currency, ch.Currency)),
+		ClientID:          deref(o.clientID),
+		AnalyticsStorage:  deref(o.analytics),
+		AdUserData:        deref(o.adUserData),
+		AdPersonalization: deref(o.adPersonalization),
+		Source:            "stripe_webhook",
 	}
 	if re.Created > 0 {
 		r.OccurredAt = time.Unix(re.Created, 0).UTC()

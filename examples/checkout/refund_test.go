@@ -35,7 +35,7 @@ func stripeRefundObj(id string, amount int64, status string, at time.Time) map[s
 }
 
 // refundRows lists the order's refund rows: refund id -> value, client id
-// and consent taken from the purchase.
+// and consent.
 func (b *bundle) refundRows(t *testing.T, orderID string) map[string][3]string {
 	t.Helper()
 	rows, err := b.pool.Query(context.Background(), `SELECT refund_id, value::text, coalesce(client_id, ''),
@@ -86,11 +86,21 @@ func TestWebhookChargeRefundedTwoPartialRefunds(t *testing.T) {
 	require.Equal(t, map[string][3]string{
 		"re_1": {"12.50", "1234567890.1700000000", "granted"},
 		"re_2": {"39.00", "1234567890.1700000000", "granted"},
-	}, b.refundRows(t, id), "one row per Stripe refund, with the purchase's ids and consent")
+	}, b.refundRows(t, id), "one row per Stripe refund, with the order's ids and consent")
 	var refunded int64
 	require.NoError(t, b.pool.QueryRow(context.Background(),
 		`SELECT refunded_minor FROM public.checkout_orders WHERE id = $1::bigint`, id).Scan(&refunded))
 	require.EqualValues(t, 5150, refunded)
+
+	t.Run("after retention deleted the purchase row", func(t *testing.T) {
+		_, err := b.pool.Exec(context.Background(), `DELETE FROM ga4_outbox.events WHERE event_name = 'purchase' AND transaction_id = $1`, id)
+		require.NoError(t, err)
+		third := chargeRefundedEvent("evt_r3", id, stripeRefundObj("re_4", 100, "succeeded", testNow.Add(4*time.Hour)))
+		code, out := b.webhook(t, third, testSecret, testNow)
+		require.Equal(t, http.StatusOK, code, out)
+		require.Equal(t, [3]string{"1.00", "1234567890.1700000000", "granted"}, b.refundRows(t, id)["re_4"],
+			"the order's own ids and consent")
+	})
 
 	t.Run("an older event arriving late lowers nothing", func(t *testing.T) {
 		code, out := b.webhook(t, first, testSecret, testNow.Add(2*time.Minute))
