@@ -111,3 +111,28 @@ func TestRefundsSent(t *testing.T) {
 	r = build(t, tx, false)
 	require.NotContains(t, netDigest(r.Refunds), "flag purchase_not_enqueued USD 1 12.00 [Z9]")
 }
+
+// An orders query without a refunded column reconciles the orders as
+// before and skips the refunds check; an empty window of refunds shows no
+// refunds sections in the text formats.
+func TestRefundsOrdersQueryWithoutRefunded(t *testing.T) {
+	t.Parallel()
+	tx := setup(t)
+	opts := fixtureOptions(true)
+	opts.OrdersQuery = `SELECT id AS transaction_id, total AS value, cur AS currency, paid_at AS occurred_at
+FROM public.orders WHERE paid_at >= $1 AND paid_at < $2`
+	r, err := reconcile.Build(context.Background(), tx, opts)
+	require.NoError(t, err)
+	require.True(t, r.Orders.Configured)
+	require.False(t, r.Refunds.OrdersChecked)
+	require.Empty(t, r.Refunds.Mismatched)
+	require.NotEmpty(t, r.Refunds.Flags)
+
+	_, err = tx.Exec(context.Background(), `DELETE FROM ga4_outbox.events WHERE event_name = 'refund'`)
+	require.NoError(t, err)
+	r, err = reconcile.Build(context.Background(), tx, opts)
+	require.NoError(t, err)
+	require.NotContains(t, render(t, r, reconcile.FormatTable), "Refunds")
+	require.Equal(t, "net EUR conv=13 gross=428.50 refunds=0 refunded=0.00 net=428.50 sent=0/0.00", netDigest(r.Refunds)[0],
+		"the JSON still nets (nothing) out")
+}
