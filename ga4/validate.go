@@ -1,6 +1,7 @@
 package ga4
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -336,6 +337,24 @@ func (v *validator) commerce(i int, e *Event) {
 	if items, ok := p["items"]; ok {
 		v.items(i, items)
 	}
+	if val, ok := p["value"]; ok && e.Name == "refund" && negative(val) {
+		v.add(evPath(i, ".params.value"), CodeValueInvalid, "A refund's value [%v] must not be negative: send the amount refunded.", val)
+	}
+}
+
+// negative reports whether a JSON number (as decoded or built) is below 0.
+func negative(val any) bool {
+	switch x := val.(type) {
+	case json.Number:
+		return strings.HasPrefix(strings.TrimSpace(string(x)), "-")
+	case float64:
+		return x < 0
+	case int:
+		return x < 0
+	case int64:
+		return x < 0
+	}
+	return false
 }
 
 func (v *validator) items(ev int, items any) {

@@ -32,6 +32,15 @@
 // languages INSERT into ga4_outbox.events with ON CONFLICT DO NOTHING (the
 // README has the statement).
 //
+// # Refunds
+//
+// EnqueueRefund writes a Refund: each refund of an order is a row of its
+// own, keyed by the payment provider's refund id, so several partial
+// refunds are all sent and a retried refund webhook writes nothing. A
+// refund takes what it does not say (client id, consent, GA4 property, and
+// for a whole-order refund the value) from its order's purchase row.
+// Refunds need schema version 12; docs/REFUNDS.md has the rules.
+//
 // # What happens to the row
 //
 // The row is inserted pending (StatusPending). The sidecar claims it,

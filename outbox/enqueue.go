@@ -79,6 +79,15 @@ func Enqueue(ctx context.Context, db DB, c Conversion) (EnqueueResult, error) {
 // conflicting row already failed the INSERT with 40001. Only a row deleted
 // in between is not found: then the id is 0.
 func findDuplicate(ctx context.Context, db DB, c Conversion) (EnqueueResult, error) {
+	if c.EventName == "refund" { // the order's refund without an id, among its refunds
+		var hasRefundIDs bool
+		if err := db.QueryRow(ctx, sqlHasRefundIDs).Scan(&hasRefundIDs); err != nil {
+			return EnqueueResult{}, fmt.Errorf("enqueue conversion: look up duplicate: %w", err)
+		}
+		if hasRefundIDs { // else schema version 11: one refund per order, the plain look-up is right
+			return findRefund(ctx, db, Refund{TransactionID: c.TransactionID})
+		}
+	}
 	res := EnqueueResult{Duplicate: true}
 	err := db.QueryRow(ctx, sqlFindDuplicate, c.EventName, c.TransactionID).Scan(&res.ID)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {

@@ -226,7 +226,7 @@ VALUES
      'granted', 'granted', 'denied',
      now() - interval '2 minutes',                                      -- session_event_at: the checkout click
      now(), 'php_webhook')
-ON CONFLICT (event_name, transaction_id) WHERE transaction_id <> '' DO NOTHING`
+ON CONFLICT DO NOTHING`
 
 func TestRawInsertTwice(t *testing.T) {
 	t.Parallel()

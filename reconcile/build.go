@@ -114,6 +114,9 @@ func build(ctx context.Context, tx pgx.Tx, r *Report, opts Options, now time.Tim
 	if err := topErrors(ctx, tx, r, opts); err != nil {
 		return err
 	}
+	if err := refunds(ctx, tx, r, opts); err != nil {
+		return err
+	}
 	return history(ctx, tx, r)
 }
 

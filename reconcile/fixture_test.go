@@ -142,7 +142,7 @@ func insertOrders(t testing.TB, e execer) {
 	require.NoError(t, err)
 }
 
-const ordersQuery = `SELECT id AS transaction_id, total AS value, cur AS currency, paid_at AS occurred_at
+const ordersQuery = `SELECT id AS transaction_id, total AS value, cur AS currency, paid_at AS occurred_at, refunded
 FROM public.orders WHERE paid_at >= $1 AND paid_at < $2;`
 
 // execer is what the fixture writes through: a pgx.Tx or a pool.

@@ -30,7 +30,7 @@ type ordersResult struct {
 }
 
 // ordersSQL joins the operator's orders ($1, $2 = the window) to purchase
-// rows through events_dedup_idx and sorts each order into ok,
+// rows through events_dedup_key_idx and sorts each order into ok,
 // not_enqueued or mismatched (other value or currency).
 const ordersSQL = `
 SELECT o.transaction_id, o.value, o.currency, e.value AS outbox_value, e.currency AS outbox_currency,

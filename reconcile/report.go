@@ -53,6 +53,8 @@ type Report struct {
 	Health   Health            `json:"delivery_health"`
 	Examples []Example         `json:"examples"`
 	Orders   Orders            `json:"orders"`
+	// Refunds nets refunds out of the revenue (refunds.go).
+	Refunds Refunds `json:"refunds"`
 	// History is the attributable share of the last nightly runs before
 	// this window (at most 30 runs, oldest first), for the trend chart.
 	History []HistoryPoint `json:"history"`

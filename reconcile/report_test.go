@@ -25,6 +25,7 @@ func setup(t *testing.T) pgx.Tx {
 	tx := pgtest.Tx(t)
 	insertFixture(t, tx, fixtureRows())
 	insertOrders(t, tx)
+	insertRefunds(t, tx)
 	return tx
 }
 

@@ -56,6 +56,7 @@ func (r *Report) sections(l layout) []section {
 	if r.Orders.Configured {
 		out = append(out, r.ordersSection(l), r.mismatchSection(l))
 	}
+	out = append(out, r.refundSections(l)...)
 	return out
 }
 

@@ -28,7 +28,8 @@ WHERE e.occurred_at >= $1 AND e.occurred_at < $2`
 // into the sections exactly (currencies in upper case, as they are sent);
 // the rows themselves never leave the database. min/max transaction_id
 // give the examples for free; min(created_at) of a pending group is its
-// oldest pending row.
+// oldest pending row. Refunds are not conversions: the refunds section
+// (refunds.go) nets them out.
 const aggregateSQL = `
 SELECT currency,
        coalesce(source, '(none)') AS source,
@@ -41,7 +42,7 @@ SELECT currency,
        coalesce(max(transaction_id), '') AS tx_max,
        min(created_at) AS oldest
 FROM ga4_outbox.events
-WHERE occurred_at >= $1 AND occurred_at < $2
+WHERE occurred_at >= $1 AND occurred_at < $2 AND event_name <> 'refund'
 GROUP BY 1, 2, 3, 4, 5`
 
 // lagSQL is the histogram of delivery lag in whole seconds (the generated

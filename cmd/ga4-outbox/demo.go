@@ -100,13 +100,17 @@ func demoLoop(ctx context.Context, w io.Writer, dbURL string, opts demo.Options)
 		return fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintf(w, "Enqueued %d orders (seed %d) from web_checkout, payment_webhook, mobile_app and bank_transfer.\n", len(orders), opts.Seed)
+	wantRefunds, nRefunds, err := demoRefunds(ctx, w, pool, orders, opts)
+	if err != nil {
+		return err
+	}
 	emuURL, stopEmu, err := startDemoEmulator()
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer stopEmu()
 	fmt.Fprintf(w, "GA4 emulator: %s (measurement id %s)\n", emuURL, demoMeasurementID)
-	if err := demoDeliver(ctx, w, pool, emuURL, int64(len(orders))); err != nil {
+	if err := demoDeliver(ctx, w, pool, emuURL, int64(len(orders)+nRefunds)); err != nil {
 		return err
 	}
 	r, err := reconcile.Build(ctx, pool, reconcile.Options{Since: opts.End.Add(-24 * time.Hour), Until: opts.End})
@@ -117,7 +121,10 @@ func demoLoop(ctx context.Context, w io.Writer, dbURL string, opts demo.Options)
 	if err := r.Render(w, "table"); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	return demoCheck(w, want, r, len(orders))
+	if err := demoCheck(w, want, r, len(orders)); err != nil {
+		return err
+	}
+	return demoRefundCheck(w, wantRefunds, r)
 }
 
 func startDemoEmulator() (string, func(), error) {

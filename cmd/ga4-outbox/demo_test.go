@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"regexp"
 	"runtime"
@@ -27,6 +28,10 @@ func TestDemoReportMatchesGeneratedOrders(t *testing.T) {
 	name := "ga4o_demo_test_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
 	t.Cleanup(func() { _ = demo.DropDatabase(context.Background(), admin, name) })
 	environ := map[string]string{"DATABASE_URL": admin}
+	orders, _, err := demo.Generate(demo.Options{Orders: 300, End: time.Now()})
+	require.NoError(t, err)
+	refunds, _ := demo.GenerateRefunds(orders, demo.Options{End: time.Now()})
+	require.NotEmpty(t, refunds)
 
 	for run := 1; run <= 2; run++ { // the second run proves the demo can be repeated
 		start := time.Now()
@@ -34,7 +39,8 @@ func TestDemoReportMatchesGeneratedOrders(t *testing.T) {
 		require.Equal(t, 0, r.code, "run %d: %s\n%s", run, r.stderr, r.stdout)
 		require.Less(t, time.Since(start), 45*time.Second, "the demo must finish well under a minute")
 		require.Contains(t, r.stdout, "Check: the report matches the 300 generated orders")
-		require.Contains(t, r.stdout, "progress: 300/300 rows done", "plain progress lines when not a terminal")
+		require.Contains(t, r.stdout, fmt.Sprintf("progress: %d/%[1]d rows done", 300+len(refunds)), "plain progress lines when not a terminal")
+		require.Contains(t, r.stdout, fmt.Sprintf("Check: the refunds section matches the %d generated refunds", len(refunds)))
 		if run == 2 {
 			t.Log("\n" + r.stdout)
 			checkPrintedTotals(t, r.stdout)

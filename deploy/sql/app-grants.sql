@@ -2,10 +2,12 @@
 --
 -- The application writes ga4_outbox.events in its own transaction (with
 -- outbox.Enqueue in Go, or a plain INSERT ... ON CONFLICT DO NOTHING from
--- any language). It needs INSERT, and SELECT on the three columns
--- outbox.Enqueue reads back to tell a new row from a retried one
--- (id, event_name, transaction_id). It cannot read the ids, consent or
--- delivery state of other rows, nor change or delete any row.
+-- any language). It needs INSERT, and SELECT on the four columns
+-- outbox.Enqueue and outbox.EnqueueRefund read back to tell a new row from
+-- a retried one (id, event_name, transaction_id, refund_id). It cannot read
+-- the ids, consent or delivery state of other rows, nor change or delete
+-- any row. (A refund takes its purchase's ids and consent through the
+-- SECURITY DEFINER trigger events_refund_defaults, not through this role.)
 --
 -- Apply after `ga4-outbox migrate up`, as the schema owner or a superuser,
 -- naming your application's existing role:
@@ -21,5 +23,5 @@
 
 GRANT USAGE ON SCHEMA ga4_outbox TO :"app_role";
 GRANT INSERT ON ga4_outbox.events TO :"app_role";
-GRANT SELECT (id, event_name, transaction_id) ON ga4_outbox.events TO :"app_role";
+GRANT SELECT (id, event_name, transaction_id, refund_id) ON ga4_outbox.events TO :"app_role";
 GRANT USAGE ON SEQUENCE ga4_outbox.events_id_seq TO :"app_role";

@@ -20,6 +20,11 @@ CREATE TABLE IF NOT EXISTS public.checkout_orders (
     session_event_at timestamptz NOT NULL,
 
     payment_intent text,
+    -- What Stripe has refunded of the payment (charge.refunded), in minor units.
+    refunded_minor bigint NOT NULL DEFAULT 0,
     created_at     timestamptz NOT NULL DEFAULT now(),
     paid_at        timestamptz
 );
+
+-- Shops created before refunds: the column refunds write.
+ALTER TABLE public.checkout_orders ADD COLUMN IF NOT EXISTS refunded_minor bigint NOT NULL DEFAULT 0;

@@ -40,7 +40,8 @@ type webhookResponse struct {
 // handleStripeWebhook verifies the Stripe-Signature header, then, for
 // payment_intent.succeeded, marks the order paid and enqueues the purchase
 // in ONE transaction. A retried webhook finds the row already enqueued and
-// writes nothing new. Other event types are acknowledged and ignored.
+// writes nothing new. charge.refunded enqueues the charge's refunds
+// (refund.go). Other event types are acknowledged and ignored.
 func (a *App) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	payload, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 256<<10))
 	if err != nil {
@@ -55,6 +56,11 @@ func (a *App) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	var ev stripeEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		a.respond(w, r, 0, nil, badRequest("body: not a Stripe event: %v", err))
+		return
+	}
+	if ev.Type == "charge.refunded" {
+		resp, err := a.chargeRefunded(r.Context(), payload)
+		a.respond(w, r, http.StatusOK, resp, err)
 		return
 	}
 	if ev.Type != "payment_intent.succeeded" {

@@ -58,7 +58,7 @@ func New(ctx context.Context, databaseURL string) (*Migrator, error) {
 		db.Close()
 		return nil, fmt.Errorf("open embedded migrations: %w", err)
 	}
-	m, err := migrate.NewWithInstance("iofs", src, "pgx5", driver)
+	m, err := migrate.NewWithInstance("iofs", src, "pgx5", stepDriver{driver})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("prepare migrations: %w", err)

@@ -114,7 +114,8 @@ func TestConstraints(t *testing.T) {
 		{"ad personalization bad", `INSERT INTO ga4_outbox.events (transaction_id, consent_ad_personalization) VALUES ('T1', '1')`, "events_consent_ad_personalization_check"},
 		{"empty event name", `INSERT INTO ga4_outbox.events (event_name, transaction_id) VALUES ('', 'T1')`, "events_event_name_check"},
 		{"negative attempts", `INSERT INTO ga4_outbox.events (transaction_id, attempts) VALUES ('T1', -1)`, "events_attempts_check"},
-		{"duplicate transaction", `INSERT INTO ga4_outbox.events (transaction_id) VALUES ('T1'), ('T1')`, "events_dedup_idx"},
+		{"duplicate transaction", `INSERT INTO ga4_outbox.events (transaction_id) VALUES ('T1'), ('T1')`, "events_dedup_key_idx"},
+		{"refund id on a purchase", `INSERT INTO ga4_outbox.events (transaction_id, refund_id) VALUES ('T1', 're_1')`, "events_refund_id_check"},
 		{"empty report window", `INSERT INTO ga4_outbox.reconcile_runs (window_start, window_end) VALUES (now(), now())`, "reconcile_runs_window_check"},
 	}
 	for _, tc := range cases {
