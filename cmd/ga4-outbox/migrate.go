@@ -54,6 +54,7 @@ func runMigrate(ctx context.Context, e *env) error {
 func migrateAction(e *env, m *dbmigrate.Migrator, action string, rest []string, all bool) error {
 	switch {
 	case action == "up" && len(rest) == 0:
+		warnConflictTarget(e, m)
 		return report(e, m, m.Up())
 	case action == "down" && len(rest) == 1 && !all:
 		n, err := strconv.Atoi(rest[0])
@@ -99,6 +100,24 @@ func migrateVersion(ctx context.Context, e *env, databaseURL string) error {
 	}
 	printVersion(e, v, dirty, "")
 	return nil
+}
+
+// conflictTargetVersion is the version from which the conflict target
+// ON CONFLICT (event_name, transaction_id) WHERE transaction_id <> ” no
+// longer matches an index (refunds: docs/REFUNDS.md).
+const conflictTargetVersion = 12
+
+// warnConflictTarget tells, before an upgrade across conflictTargetVersion of
+// a schema already in use, that plain-SQL INSERTs naming the old conflict
+// target fail after it. A fresh install has no such INSERT yet.
+func warnConflictTarget(e *env, m *dbmigrate.Migrator) {
+	v, _, err := m.Version()
+	if err != nil || v == 0 || v >= conflictTargetVersion {
+		return
+	}
+	fmt.Fprintf(e.stderr, "migrate up: from version %d, INSERTs that name ON CONFLICT (event_name, transaction_id) "+
+		"fail (no matching index): write ON CONFLICT DO NOTHING first; docs/REFUNDS.md, \"Upgrading to version %d\"\n",
+		conflictTargetVersion, conflictTargetVersion)
 }
 
 func report(e *env, m *dbmigrate.Migrator, opErr error) error {

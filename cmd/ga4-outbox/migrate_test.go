@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -90,4 +91,30 @@ func TestMigrateBadDatabaseURL(t *testing.T) {
 	require.Equal(t, 1, r.code)
 	require.NotContains(t, r.stderr, "hunter2")
 	require.Contains(t, r.stderr, "database url")
+}
+
+// TestMigrateUpWarnsOfConflictTarget: an upgrade across version 12 of a
+// schema in use says that INSERTs naming the old conflict target fail after
+// it; a fresh install and an up-to-date schema say nothing.
+func TestMigrateUpWarnsOfConflictTarget(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"DATABASE_URL": pgtest.EmptyURL(t)}
+	const warning = "ON CONFLICT DO NOTHING first"
+
+	r := runCmd(t, env, "migrate", "up")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NotContains(t, r.stderr, warning, "a fresh install has no INSERTs to change")
+
+	r = runCmd(t, env, "migrate", "down", strconv.Itoa(int(dbmigrate.Latest())-(conflictTargetVersion-1)))
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, fmt.Sprintf("at version %d of", conflictTargetVersion-1))
+
+	r = runCmd(t, env, "migrate", "up")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stderr, warning)
+	require.Contains(t, r.stderr, "docs/REFUNDS.md")
+
+	r = runCmd(t, env, "migrate", "up")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NotContains(t, r.stderr, warning)
 }
