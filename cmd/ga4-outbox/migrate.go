@@ -102,8 +102,8 @@ func migrateVersion(ctx context.Context, e *env, databaseURL string) error {
 	return nil
 }
 
-// conflictTargetVersion is the version from which the conflict target
-// ON CONFLICT (event_name, transaction_id) WHERE transaction_id <> ” no
+// conflictTargetVersion is the version from which version 11's conflict
+// target, ON CONFLICT (event_name, transaction_id) with its WHERE clause, no
 // longer matches an index (refunds: docs/REFUNDS.md).
 const conflictTargetVersion = 12
 
