@@ -3,7 +3,7 @@ package outcomes
 // sqlDue selects the purchases whose outcome is missing or provisional:
 // every purchase row with a transaction id whose business time is in
 // [$1, $2), sent or not (a purchase GA4 has although we never sent it is
-// worth knowing). $3 and $4 pair measurement ids (” for rows without one)
+// worth knowing). $3 and $4 pair measurement ids (an empty string for rows without one)
 // with property ids; $5 is the default measurement id, whose rows count as
 // rows without one. Rows of a measurement id without a property id come
 // back with a NULL property_id, so that the caller can say so. event_day
