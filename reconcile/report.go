@@ -53,6 +53,9 @@ type Report struct {
 	Health   Health            `json:"delivery_health"`
 	Examples []Example         `json:"examples"`
 	Orders   Orders            `json:"orders"`
+	// Credited is what GA4 recorded and credited for the window's
+	// purchases (the outcome import); see Credited.
+	Credited Credited `json:"credited"`
 	// History is the attributable share of the last nightly runs before
 	// this window (at most 30 runs, oldest first), for the trend chart.
 	History []HistoryPoint `json:"history"`
