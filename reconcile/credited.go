@@ -127,10 +127,9 @@ type outcomeCell struct {
 
 // credited fills r.Credited from the outcomes of the window's purchases.
 func credited(ctx context.Context, tx pgx.Tx, r *Report) error {
-	r.Credited = Credited{Summary: []CreditedSummary{}, ByLabel: []LabelOutcome{},
-		BySource: []CreditedSource{}, Channels: []CreditedChannel{}}
+	r.Credited = noCredited()
 	var imported bool
-	if err := tx.QueryRow(ctx, outcomesImportedSQL, r.Since, r.Until).Scan(&imported); err != nil {
+	if err := tx.QueryRow(ctx, outcomesImportedSQL).Scan(&imported); err != nil {
 		return fmt.Errorf("look for outcomes: %w", err)
 	}
 	if !imported {
@@ -144,8 +143,15 @@ func credited(ctx context.Context, tx pgx.Tx, r *Report) error {
 	if err != nil {
 		return fmt.Errorf("query outcomes: %w", err)
 	}
-	r.Credited.fill(cells)
+	if r.Credited.fill(cells); !r.Credited.Imported { // none of the window's orders
+		r.Credited = noCredited()
+	}
 	return nil
+}
+
+// noCredited is the section without outcomes: empty lists, not nulls.
+func noCredited() Credited {
+	return Credited{Summary: []CreditedSummary{}, ByLabel: []LabelOutcome{}, BySource: []CreditedSource{}, Channels: []CreditedChannel{}}
 }
 
 func scanOutcomeCell(row pgx.CollectableRow) (outcomeCell, error) {

@@ -3,13 +3,14 @@ package reconcile
 // The "Credited in GA4" section's SQL (credited.go). Parameters: $1 since,
 // $2 until (business time, [since, until)).
 
-// outcomesImportedSQL says whether any outcome of an order in the window
-// was imported (outcomes.ordered_at is the purchase's occurred_at), so a
-// report without outcomes costs one probe of the outcomes table and no
-// second pass over the window; false when the schema predates the table.
+// outcomesImportedSQL says whether the outcomes table holds any row, so a
+// report on a database where no outcome was ever imported costs one probe
+// and no second pass over the window; false when the schema predates the
+// table. (Whether the window's own orders have outcomes is known after the
+// pass: Credited.Imported.)
 const outcomesImportedSQL = `
 SELECT to_regclass('ga4_outbox.outcomes') IS NOT NULL
-   AND EXISTS (SELECT 1 FROM ga4_outbox.outcomes WHERE ordered_at >= $1 AND ordered_at < $2)`
+   AND EXISTS (SELECT 1 FROM ga4_outbox.outcomes)`
 
 // creditedSQL groups the window's purchase rows by currency, source,
 // bucket, whether they were sent, and GA4's outcome (not_checked without
