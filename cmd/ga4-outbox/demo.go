@@ -100,13 +100,16 @@ func demoLoop(ctx context.Context, w io.Writer, dbURL string, opts demo.Options)
 		return fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintf(w, "Enqueued %d orders (seed %d) from web_checkout, payment_webhook, mobile_app and bank_transfer.\n", len(orders), opts.Seed)
-	emuURL, stopEmu, err := startDemoEmulator()
+	emuURL, stopEmu, err := startDemoEmulator(demo.Sessions(orders, opts.Seed))
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer stopEmu()
-	fmt.Fprintf(w, "GA4 emulator: %s (measurement id %s)\n", emuURL, demoMeasurementID)
+	fmt.Fprintf(w, "GA4 emulator: %s (measurement id %s, Data API property %s)\n", emuURL, demoMeasurementID, demoPropertyID)
 	if err := demoDeliver(ctx, w, pool, emuURL, int64(len(orders))); err != nil {
+		return err
+	}
+	if err := demoFetchOutcomes(ctx, w, pool, emuURL, opts.End.Add(-24*time.Hour), opts.End); err != nil {
 		return err
 	}
 	r, err := reconcile.Build(ctx, pool, reconcile.Options{Since: opts.End.Add(-24 * time.Hour), Until: opts.End})
@@ -120,9 +123,15 @@ func demoLoop(ctx context.Context, w io.Writer, dbURL string, opts demo.Options)
 	return demoCheck(w, want, r, len(orders))
 }
 
-func startDemoEmulator() (string, func(), error) {
-	emu, err := ga4test.NewServer(&ga4test.Options{Secrets: map[string][]string{demoMeasurementID: {demoAPISecret}}})
+// startDemoEmulator serves the emulator, its Data API answering for
+// demoPropertyID with the sessions' channels seeded.
+func startDemoEmulator(sessions map[string]ga4test.Channel) (string, func(), error) {
+	emu, err := ga4test.NewServer(&ga4test.Options{Secrets: map[string][]string{demoMeasurementID: {demoAPISecret}},
+		Properties: map[string][]string{demoPropertyID: {demoMeasurementID}}})
 	if err != nil {
+		return "", nil, err
+	}
+	if err := emu.SeedSessions(sessions); err != nil {
 		return "", nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
