@@ -77,7 +77,8 @@
 // totalRevenue (the same here), ecommercePurchases. One date range
 // (YYYY-MM-DD, today, yesterday, NdaysAgo), dimensionFilter (inListFilter,
 // stringFilter, and / or / not groups), limit (default 10000) and offset.
-// Rows come sorted by their dimension values, the "(other)" row last.
+// Rows come sorted by their dimension values, the "(other)" row last. It
+// reads the events the emulator holds (Options.MaxRecorded bounds them).
 //
 // The rules, Google's where documented and assumptions where not:
 //
