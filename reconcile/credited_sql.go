@@ -18,7 +18,10 @@ SELECT to_regclass('ga4_outbox.outcomes') IS NOT NULL
 // row takes one outcome: the one of its own stream when the import
 // recorded the measurement id (NULL is the default property on both
 // sides), else the most recently checked. Revenue is ours; ga_revenue is
-// GA4's.
+// GA4's. The LATERAL probes outcomes_transaction_idx once per purchase of
+// the window: ranking the outcomes with DISTINCT ON after a hash join
+// instead sorts every transaction id and took longer
+// (BenchmarkCreditedDay, docs/PERFORMANCE.md has the figures).
 const creditedSQL = `
 SELECT e.currency,
        coalesce(e.source, '(none)'),
