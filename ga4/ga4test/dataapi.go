@@ -20,7 +20,10 @@ type dataAPI struct {
 	loc        *time.Location
 	seed       uint64
 	sessions   map[int64]Channel // session start (Unix seconds) -> channel
-	tokens     int64             // core tokens spent since start
+	// Core tokens spent in the current hour and day (the quota resets
+	// with the clock, Options.Now).
+	hour, day             time.Time
+	hourTokens, dayTokens int64
 }
 
 func (d *dataAPI) init(opts *Options, seed uint64) error {
@@ -118,6 +121,12 @@ func (s *Server) admitLocked(id string) ([]string, *apiError) {
 		s.stats.ReportFaults429++
 		return nil, &apiError{Code: http.StatusTooManyRequests, Status: statusResourceExhausted,
 			Message: "Exhausted property tokens per hour quota. Consumed: 40000 tokens; limit: 40000 tokens."}
+	}
+	if q := s.data.quota(s.now(), false); q.TokensPerHour.Remaining < reportTokenCost ||
+		q.TokensPerDay.Remaining < reportTokenCost || q.TokensPerProjectPerHour.Remaining < reportTokenCost {
+		s.stats.ReportFaults429++
+		return nil, &apiError{Code: http.StatusTooManyRequests, Status: statusResourceExhausted,
+			Message: "Exhausted property tokens per hour quota. The quota resets at the start of the next hour."}
 	}
 	if s.data.properties == nil {
 		return nil, nil

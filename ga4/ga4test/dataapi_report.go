@@ -36,6 +36,9 @@ const (
 	reportTokenCost    = 10 // core tokens the emulator charges per request
 	tokensPerDay       = 200000
 	tokensPerHour      = 40000
+	// tokensPerProjectPerHour: the emulator counts every caller as one
+	// project.
+	tokensPerProjectPerHour = 14000
 )
 
 // reportRequest is the part of RunReportRequest the emulator reads.
@@ -122,9 +125,10 @@ func (s *Server) runReport(id string, body []byte) (any, *apiError) {
 	}
 	s.processPendingLocked()
 	resp := s.reportLocked(&req, mids, from, to)
-	s.data.tokens += reportTokenCost
+	s.data.spend(s.now())
 	if req.ReturnPropertyQuota {
-		resp.PropertyQuota = s.data.quota(s.faults.ReportThresholding)
+		resp.PropertyQuota = s.data.quota(s.now(), s.faults.ReportThresholding)
+		resp.PropertyQuota.consumed(reportTokenCost)
 	}
 	return resp, nil
 }
@@ -279,20 +283,46 @@ func (g *group) metric(name string) string {
 	return strconv.FormatFloat(math.Round(g.revenue*100)/100, 'f', -1, 64)
 }
 
-// quota is the property's quota after this request.
-func (d *dataAPI) quota(thresholded bool) *propertyQuota {
+// spend charges one request's tokens to the hour and the day of now,
+// starting a new hour or day (in the property's time zone) when now has
+// passed into one.
+func (d *dataAPI) spend(now time.Time) {
+	d.reset(now)
+	d.hourTokens += reportTokenCost
+	d.dayTokens += reportTokenCost
+}
+
+func (d *dataAPI) reset(now time.Time) {
+	if h := now.Truncate(time.Hour); !h.Equal(d.hour) {
+		d.hour, d.hourTokens = h, 0
+	}
+	y, m, dd := now.In(d.loc).Date()
+	if day := time.Date(y, m, dd, 0, 0, 0, 0, d.loc); !day.Equal(d.day) {
+		d.day, d.dayTokens = day, 0
+	}
+}
+
+// quota is the property's quota at now: Google's limits for a standard
+// property less the tokens spent this hour and day.
+func (d *dataAPI) quota(now time.Time, thresholded bool) *propertyQuota {
+	d.reset(now)
 	q := &propertyQuota{
-		TokensPerDay:                          quotaStatus{reportTokenCost, max(tokensPerDay-d.tokens, 0)},
-		TokensPerHour:                         quotaStatus{reportTokenCost, max(tokensPerHour-d.tokens, 0)},
+		TokensPerDay:                          quotaStatus{0, max(tokensPerDay-d.dayTokens, 0)},
+		TokensPerHour:                         quotaStatus{0, max(tokensPerHour-d.hourTokens, 0)},
 		ConcurrentRequests:                    quotaStatus{0, 10},
 		ServerErrorsPerProjectPerHour:         quotaStatus{0, 10},
-		TokensPerProjectPerHour:               quotaStatus{reportTokenCost, max(14000-d.tokens, 0)},
+		TokensPerProjectPerHour:               quotaStatus{0, max(tokensPerProjectPerHour-d.hourTokens, 0)},
 		PotentiallyThresholdedRequestsPerHour: quotaStatus{0, 120},
 	}
 	if thresholded {
 		q.PotentiallyThresholdedRequestsPerHour = quotaStatus{1, 119}
 	}
 	return q
+}
+
+// consumed sets what one request spent on each token quota.
+func (q *propertyQuota) consumed(tokens int64) {
+	q.TokensPerDay.Consumed, q.TokensPerHour.Consumed, q.TokensPerProjectPerHour.Consumed = tokens, tokens, tokens
 }
 
 // filterExpr is the Data API's FilterExpression over dimensions: a filter,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -402,4 +403,40 @@ func TestSeedSessionsOverHTTP(t *testing.T) {
 	require.ErrorContains(t, emu.SeedSession("1763632800", ga4test.Channel{}), "channel group is empty")
 	_, err = ga4test.ParseSessions([]byte(`{"1763632800": {"source_medium": "x"}}`))
 	require.ErrorContains(t, err, "group is required")
+}
+
+// TestDataAPIQuota: every runReport spends tokens of the hour and the day;
+// when the hour's project tokens run out the API answers 429
+// RESOURCE_EXHAUSTED until the next hour.
+func TestDataAPIQuota(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: sessionStart}
+	emu, err := ga4test.NewServer(&ga4test.Options{Now: c.now})
+	require.NoError(t, err)
+	report := func() (int, map[string]any) {
+		rec := httptest.NewRecorder()
+		emu.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1beta/properties/1:runReport", strings.NewReader(
+			`{"dateRanges":[{"startDate":"today","endDate":"today"}],"metrics":[{"name":"ecommercePurchases"}],"returnPropertyQuota":true}`)))
+		var v map[string]any
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &v))
+		return rec.Code, v
+	}
+	remaining := func(v map[string]any, quota string) float64 {
+		return v["propertyQuota"].(map[string]any)[quota].(map[string]any)["remaining"].(float64)
+	}
+	_, v := report()
+	require.Equal(t, float64(13990), remaining(v, "tokensPerProjectPerHour"))
+	require.Equal(t, float64(199990), remaining(v, "tokensPerDay"))
+	n := 1
+	for code := http.StatusOK; code == http.StatusOK; n++ {
+		code, v = report()
+	}
+	require.Equal(t, 1401, n, "14,000 tokens an hour at 10 a request")
+	require.Equal(t, "RESOURCE_EXHAUSTED", v["error"].(map[string]any)["status"])
+
+	c.set(sessionStart.Add(time.Hour))
+	code, v := report()
+	require.Equal(t, http.StatusOK, code, "a new hour")
+	require.Equal(t, float64(13990), remaining(v, "tokensPerProjectPerHour"))
+	require.Equal(t, float64(200000-14010), remaining(v, "tokensPerDay"), "the day goes on")
 }

@@ -119,7 +119,12 @@
 // sets dataLossFromOtherRow, both chosen by hashing the transaction id with
 // Options.Seed, so every request and every run agree; ReportThresholding
 // sets subjectToThresholding; ReportNext429 answers the next N requests
-// 429 RESOURCE_EXHAUSTED. Stats counts ReportRequests and ReportFaults429.
+// 429 RESOURCE_EXHAUSTED. Every runReport spends 10 core tokens of
+// Google's limits for a standard property (200,000 a day, 40,000 an hour,
+// 14,000 an hour per project); propertyQuota reports what is left, and
+// once an hour's or a day's tokens are spent the API answers 429 until
+// the clock (Options.Now) reaches the next one. Stats counts
+// ReportRequests and ReportFaults429 (both kinds of 429).
 //
 // # Over HTTP
 //
