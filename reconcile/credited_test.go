@@ -187,7 +187,7 @@ func TestCreditedHeadlineAndFormats(t *testing.T) {
 			continue
 		}
 		if f != reconcile.FormatCSV {
-			require.Contains(t, out, "attributable as sent 33.93%, credited by GA4 79.21% (found 80.00%, 1 of 5 provisional)", f)
+			require.Contains(t, out, "attributable as sent 33.93%, credited by GA4 79.21% of revenue sent, 80.00% of orders found", f)
 			require.Less(t, strings.Index(out, "credited by GA4 79.21%"), strings.Index(out, "1. Summary"), "%s: in the headline", f)
 		}
 		wants := []string{"Credited in GA4, per currency", "our label before the send", "by source",
@@ -202,7 +202,7 @@ func TestCreditedHeadlineAndFormats(t *testing.T) {
 	}
 	table := render(t, r, reconcile.FormatTable)
 	require.Contains(t, table, "EUR: GA4 reports 210.00 EUR for orders we sent at 210.50 EUR (4 orders).")
-	require.Contains(t, table, "USD: GA4 reports 459.99 USD for orders we sent at 379.99 USD (3 orders); 1 order in another\ncurrency, not compared.")
+	require.Contains(t, table, "USD: GA4 reports 459.99 USD for orders we sent at 379.99 USD (3 orders); GA4 reports 1 order in\nanother currency: revenue not compared.")
 }
 
 // TestCreditedMetric: the nightly run exports the credited share per
@@ -221,4 +221,18 @@ func TestCreditedMetric(t *testing.T) {
 ga4_outbox_report_credited_ratio{currency="EUR"} 0.7921
 ga4_outbox_report_credited_ratio{currency="USD"} 0
 `)))
+}
+
+// TestCreditedNoRevenueCompared: when GA4 reports a currency's orders
+// only in another currency, no revenue is compared, and the table says so.
+func TestCreditedNoRevenueCompared(t *testing.T) {
+	t.Parallel()
+	tx := setup(t)
+	_, err := tx.Exec(context.Background(), `UPDATE ga4_outbox.outcomes SET ga_currency = 'GBP' WHERE ga_currency = 'EUR'`)
+	require.NoError(t, err)
+	r := build(t, tx, false)
+	eur := r.Credited.Summary[0]
+	require.Equal(t, [2]int64{0, 4}, [2]int64{eur.Compared.Conversions, eur.OtherCurrency.Conversions}, "A1, A2, L1 and M1")
+	require.True(t, eur.GARevenue.IsZero())
+	require.Contains(t, render(t, r, reconcile.FormatTable), "\nEUR: GA4 reports 4 orders in another currency: revenue not compared.\n")
 }

@@ -127,7 +127,8 @@ func demoLoop(ctx context.Context, w io.Writer, dbURL string, opts demo.Options)
 // demoPropertyID with the sessions' channels seeded.
 func startDemoEmulator(sessions map[string]ga4test.Channel) (string, func(), error) {
 	emu, err := ga4test.NewServer(&ga4test.Options{Secrets: map[string][]string{demoMeasurementID: {demoAPISecret}},
-		Properties: map[string][]string{demoPropertyID: {demoMeasurementID}}})
+		Properties: map[string][]string{demoPropertyID: {demoMeasurementID}}, Currency: "EUR",
+		Faults: ga4test.Faults{ReportLoseShare: demoLoseShare}})
 	if err != nil {
 		return "", nil, err
 	}

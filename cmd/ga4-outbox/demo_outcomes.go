@@ -13,15 +13,27 @@ import (
 // channel demo.Sessions gave its browser session.
 const demoPropertyID = "123456789"
 
+// demoLoseShare is the share of purchases the demo's GA4 never records,
+// so that the capture rate is not a perfect 100 %.
+const demoLoseShare = 0.03
+
 // demoFetchOutcomes is where the demo reads back what GA4 recorded and
-// credited for the orders it delivered: the outcome import
-// (`ga4-outbox outcomes fetch`) pointed at the emulator's Data API
-// (endpoint emuURL + "/", no credentials, property demoPropertyID,
-// measurement id demoMeasurementID) for the orders of [since, until),
-// writing ga4_outbox.outcomes before the report is built, so that the
-// report's "Credited in GA4" section shows captured -> sent -> credited.
-// Until the import is wired here it reads nothing, and the section says
-// in one line that no outcomes were imported.
+// credited for the orders it delivered, before the report is built, so
+// that the report's "Credited in GA4" section shows captured -> sent ->
+// credited: the outcome import (internal/outcomes, `ga4-outbox outcomes
+// fetch`) pointed at the emulator's Data API, which answers for
+// demoPropertyID (the purchases sent to demoMeasurementID, each credited
+// to the channel demo.Sessions gave its session). Until the import is
+// wired here it reads nothing, and the section says in one line that no
+// outcomes were imported. The wiring:
+//
+//	src, err := dataapi.New(ctx, dataapi.Config{Endpoint: emuURL,
+//		Options: []option.ClientOption{option.WithoutAuthentication()}})
+//	...
+//	sum, err := outcomes.Fetch(ctx, pool, src, outcomes.Options{Since: since, Until: until,
+//		Properties: []outcomes.Property{{PropertyID: demoPropertyID}}, DefaultMeasurementID: demoMeasurementID})
+//	...
+//	fmt.Fprintf(w, "Read back from GA4 (emulated Data API): %d orders in %d requests.\n", sum.LookedUp, sum.Requests)
 func demoFetchOutcomes(ctx context.Context, w io.Writer, pool *pgxpool.Pool, emuURL string, since, until time.Time) error {
 	return nil
 }
