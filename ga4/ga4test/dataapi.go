@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -103,8 +105,9 @@ func (s *Server) dataCall(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, out)
 }
 
-// admit counts a Data API request and checks the property and the 429
-// fault; it returns the measurement ids the property reads (nil: all).
+// admitLocked counts a Data API request and checks the property, the 429
+// fault and the token quota; it returns the measurement ids the property
+// reads (nil: all).
 func (s *Server) admitLocked(id string) ([]string, *apiError) {
 	s.stats.ReportRequests++
 	s.notifyLocked()
@@ -207,6 +210,7 @@ func allDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
+// knownCurrencies lists usdPer's currencies for an error message.
 func knownCurrencies() string {
-	return "USD, EUR, GBP, CHF, CAD and JPY"
+	return strings.Join(slices.Sorted(maps.Keys(usdPer)), ", ")
 }
