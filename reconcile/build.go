@@ -107,6 +107,9 @@ func build(ctx context.Context, tx pgx.Tx, r *Report, opts Options, now time.Tim
 			return err
 		}
 	}
+	if err := credited(ctx, tx, r); err != nil {
+		return err
+	}
 	agg.fill(r, orders, opts.Examples, now)
 	if err := lag(ctx, tx, r, opts); err != nil {
 		return err

@@ -34,6 +34,16 @@
 // share of the revenue less consent_denied, and its top causes by source
 // ("payment_webhook: 12,196.15 EUR without session_id").
 //
+// # Credited in GA4
+//
+// When the outcome import has filled ga4_outbox.outcomes (what GA4
+// recorded and credited per purchase, read with the Data API), the report
+// adds Credited: per currency the capture rate (orders and revenue GA4
+// recorded) and the credited share (revenue GA4 credited to a real
+// channel), our label before the send x GA4's outcome, the same by source,
+// and the channels credited; the headline shows "credited by GA4" beside
+// "attributable as sent". Without outcomes it says so in one line.
+//
 // # Formats
 //
 // Render writes FormatTable (a terminal: compact tables in 100 columns),

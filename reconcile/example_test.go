@@ -106,4 +106,7 @@ func ExampleReport_Render() {
 	//
 	// 5. Examples
 	// (none)
+	//
+	// Credited in GA4
+	// No GA4 outcomes imported for this window: run `ga4-outbox outcomes fetch` (docs/OUTCOMES.md).
 }

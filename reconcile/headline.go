@@ -105,6 +105,7 @@ func (r *Report) eachAmount(fn func(currency string, a *Amount)) {
 	for i := range r.Orders.NotEnqueued {
 		fn(r.Orders.NotEnqueued[i].Currency, &r.Orders.NotEnqueued[i].Revenue)
 	}
+	r.Credited.eachAmount(fn)
 }
 
 // causeText says what each problem bucket did to the revenue, after the
@@ -128,6 +129,7 @@ const ordersSource = "orders query"
 type headline struct {
 	currency, lost, base string // amounts with thousands separators
 	share                string // "66.07%", "n/a"
+	credited             string // attributable as sent beside credited by GA4; "" without outcomes
 	causes               []string
 }
 
@@ -145,7 +147,7 @@ func (r *Report) headlines(l layout) []headline {
 	for _, s := range r.Summary {
 		cur := l.currency(s.Currency)
 		h := headline{currency: cur, lost: s.NotAttributable.grouped(), base: s.attributableBase().grouped(),
-			share: pct(s.NotAttributableShare)}
+			share: pct(s.NotAttributableShare), credited: r.creditedHeadline(s)}
 		for _, c := range s.TopCauses {
 			src, unit := l.clip(c.Source, clipCauseSource), "conversion"
 			if c.Bucket == BucketNotEnqueued {

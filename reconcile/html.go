@@ -52,7 +52,8 @@ th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums;wh
 <div class="cards">
 {{range .Heads}}<div class="card"><div class="big">{{.Share}} <small>of {{.Currency}} revenue</small></div>
 <div><b>{{.Lost}} {{.Currency}}</b> of {{.Base}} not attributable</div>
-{{if .Causes}}<ol>{{range .Causes}}<li>{{.}}</li>{{end}}</ol>{{end}}</div>
+{{if .Credited}}<div>{{.Credited}}</div>
+{{end}}{{if .Causes}}<ol>{{range .Causes}}<li>{{.}}</li>{{end}}</ol>{{end}}</div>
 {{else}}<p>No conversions in the window.</p>
 {{end}}</div>
 <p class="note">{{.Note}}</p>
@@ -65,7 +66,8 @@ th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums;wh
 {{end}}{{end}}<h2>Attributable share, last nightly runs</h2>
 {{.Trend}}
 {{range .Sections}}<h2>{{.Title}}</h2>
-{{if .Rows}}<div class="scroll"><table>
+{{if .Message}}<p>{{.Message}}</p>
+{{else if .Rows}}<div class="scroll"><table>
 <tr>{{range .Headers}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range .}}<td{{if .Num}} class="n"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</table></div>
@@ -86,6 +88,7 @@ type htmlCell struct {
 
 type htmlSection struct {
 	Title   string
+	Message string
 	Headers []string
 	Rows    [][]htmlCell
 	Notes   []string
@@ -93,6 +96,7 @@ type htmlSection struct {
 
 type htmlHead struct {
 	Currency, Share, Lost, Base string
+	Credited                    string
 	Causes                      []string
 }
 
@@ -130,14 +134,14 @@ func (r *Report) renderHTML(w io.Writer) error {
 		Window:    fmt.Sprintf("%s to %s UTC, business time", r.Since.Format("2006-01-02 15:04"), r.Until.Format("2006-01-02 15:04")),
 		Generated: r.GeneratedAt.Format("2006-01-02 15:04:05 MST"), Trend: r.trendSVG()}
 	for _, h := range r.headlines(layout{wide: true}) {
-		data.Heads = append(data.Heads, htmlHead{Currency: h.currency, Share: h.share, Lost: h.lost, Base: h.base, Causes: h.causes})
+		data.Heads = append(data.Heads, htmlHead{Currency: h.currency, Share: h.share, Lost: h.lost, Base: h.base, Credited: h.credited, Causes: h.causes})
 	}
 	for i, b := range Buckets {
 		data.Legend = append(data.Legend, htmlLegend{Index: i, Name: b})
 	}
 	data.Charts = r.barCharts()
 	for _, s := range r.sections(layout{wide: true}) {
-		hs := htmlSection{Title: s.title, Headers: s.headers, Notes: []string{strings.Join(s.notes, " ")}}
+		hs := htmlSection{Title: s.title, Message: s.message, Headers: s.headers, Notes: []string{strings.Join(s.notes, " ")}}
 		if len(s.notes) == 0 {
 			hs.Notes = nil
 		}

@@ -10,6 +10,8 @@ type Metrics struct {
 	share   *prometheus.GaugeVec
 	atRisk  *prometheus.GaugeVec
 	lastRun prometheus.Gauge
+	// credited is ga4_outbox_report_credited_ratio (credited_metrics.go).
+	credited *prometheus.GaugeVec
 }
 
 // NewMetrics returns unregistered gauges.
@@ -27,12 +29,13 @@ func NewMetrics() *Metrics {
 			Name: "ga4_outbox_report_last_run_timestamp_seconds",
 			Help: "Unix time the last report was generated.",
 		}),
+		credited: newCreditedGauge(),
 	}
 }
 
 // Collectors returns the gauges to register.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.share, m.atRisk, m.lastRun}
+	return []prometheus.Collector{m.share, m.atRisk, m.lastRun, m.credited}
 }
 
 // observe sets the gauges from r, replacing the previous report's
@@ -48,4 +51,5 @@ func (m *Metrics) observe(r *Report) {
 		m.atRisk.WithLabelValues(s.Currency).Set(f)
 	}
 	m.lastRun.Set(float64(r.GeneratedAt.UnixNano()) / 1e9)
+	m.observeCredited(r)
 }

@@ -86,7 +86,9 @@ func (r *Report) renderTable(w io.Writer, l layout) error {
 	r.textHeadline(&b, l)
 	for _, s := range r.sections(l) {
 		fmt.Fprintf(&b, "\n%s\n", s.title)
-		if len(s.rows) == 0 {
+		if s.message != "" {
+			b.WriteString(s.message + "\n")
+		} else if len(s.rows) == 0 {
 			b.WriteString("(none)\n")
 		} else if err := table(&b, s); err != nil {
 			return err
@@ -106,6 +108,9 @@ func (r *Report) textHeadline(b *strings.Builder, l layout) {
 	}
 	for _, h := range r.headlines(l) {
 		b.WriteString("  " + h.lead() + "\n")
+		if h.credited != "" {
+			b.WriteString("    " + h.credited + "\n")
+		}
 		for _, c := range h.causes {
 			b.WriteString("    " + l.clip(c, termWidth-4) + "\n")
 		}
@@ -168,6 +173,9 @@ func (r *Report) renderMarkdown(w io.Writer) error {
 	}
 	for _, h := range r.headlines(layout{wide: true}) {
 		b.WriteString("- **" + mdEscaper.Replace(h.lead()) + "**\n")
+		if h.credited != "" {
+			b.WriteString("  - " + mdEscaper.Replace(h.credited) + "\n")
+		}
 		for _, c := range h.causes {
 			b.WriteString("  - " + mdEscaper.Replace(c) + "\n")
 		}
@@ -175,7 +183,9 @@ func (r *Report) renderMarkdown(w io.Writer) error {
 	b.WriteString("\n" + headlineNote + "\n")
 	for _, s := range r.sections(layout{wide: true}) {
 		fmt.Fprintf(&b, "\n## %s\n\n", s.title)
-		if len(s.rows) == 0 {
+		if s.message != "" {
+			b.WriteString(mdEscaper.Replace(s.message) + "\n")
+		} else if len(s.rows) == 0 {
 			b.WriteString("(none)\n")
 		} else {
 			mdRow(&b, s.headers)
@@ -213,6 +223,9 @@ func mdRow(b *strings.Builder, cells []string) {
 func (r *Report) renderCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	for _, s := range append(r.headlineSections(), r.sections(layout{wide: true})...) {
+		if s.message != "" {
+			s.headers, s.rows = []string{"message"}, [][]string{{s.message}}
+		}
 		if err := cw.Write(append([]string{"section"}, s.headers...)); err != nil {
 			return err
 		}

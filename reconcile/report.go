@@ -55,6 +55,9 @@ type Report struct {
 	Orders   Orders            `json:"orders"`
 	// Refunds nets refunds out of the revenue (refunds.go).
 	Refunds Refunds `json:"refunds"`
+	// Credited is what GA4 recorded and credited for the window's
+	// purchases (the outcome import); see Credited.
+	Credited Credited `json:"credited"`
 	// History is the attributable share of the last nightly runs before
 	// this window (at most 30 runs, oldest first), for the trend chart.
 	History []HistoryPoint `json:"history"`

@@ -18,14 +18,15 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/reconcile"
 )
 
-// setup returns a rolled-back transaction holding the fixture and the
-// application's orders table.
+// setup returns a rolled-back transaction holding the fixture, the
+// application's orders table and GA4's outcomes.
 func setup(t *testing.T) pgx.Tx {
 	t.Helper()
 	tx := pgtest.Tx(t)
 	insertFixture(t, tx, fixtureRows())
 	insertOrders(t, tx)
 	insertRefunds(t, tx)
+	insertOutcomes(t, tx, fixtureOutcomes())
 	return tx
 }
 

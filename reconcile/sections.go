@@ -19,6 +19,7 @@ type section struct {
 	headers []string
 	rows    [][]string
 	notes   []string // lines printed under the table
+	message string   // when set, printed instead of the table (and its notes)
 }
 
 // layout says how much a text format shows: compact fits a 100-column
@@ -57,6 +58,7 @@ func (r *Report) sections(l layout) []section {
 		out = append(out, r.ordersSection(l), r.mismatchSection(l))
 	}
 	out = append(out, r.refundSections(l)...)
+	out = append(out, r.creditedSections(l)...)
 	return out
 }
 

@@ -104,13 +104,16 @@ func demoLoop(ctx context.Context, w io.Writer, dbURL string, opts demo.Options)
 	if err != nil {
 		return err
 	}
-	emuURL, stopEmu, err := startDemoEmulator()
+	emuURL, stopEmu, err := startDemoEmulator(demo.Sessions(orders, opts.Seed))
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer stopEmu()
-	fmt.Fprintf(w, "GA4 emulator: %s (measurement id %s)\n", emuURL, demoMeasurementID)
+	fmt.Fprintf(w, "GA4 emulator: %s (measurement id %s, Data API property %s)\n", emuURL, demoMeasurementID, demoPropertyID)
 	if err := demoDeliver(ctx, w, pool, emuURL, int64(len(orders)+nRefunds)); err != nil {
+		return err
+	}
+	if err := demoFetchOutcomes(ctx, w, pool, emuURL, opts.End.Add(-24*time.Hour), opts.End); err != nil {
 		return err
 	}
 	r, err := reconcile.Build(ctx, pool, reconcile.Options{Since: opts.End.Add(-24 * time.Hour), Until: opts.End})
@@ -127,9 +130,16 @@ func demoLoop(ctx context.Context, w io.Writer, dbURL string, opts demo.Options)
 	return demoRefundCheck(w, wantRefunds, r)
 }
 
-func startDemoEmulator() (string, func(), error) {
-	emu, err := ga4test.NewServer(&ga4test.Options{Secrets: map[string][]string{demoMeasurementID: {demoAPISecret}}})
+// startDemoEmulator serves the emulator, its Data API answering for
+// demoPropertyID with the sessions' channels seeded.
+func startDemoEmulator(sessions map[string]ga4test.Channel) (string, func(), error) {
+	emu, err := ga4test.NewServer(&ga4test.Options{Secrets: map[string][]string{demoMeasurementID: {demoAPISecret}},
+		Properties: map[string][]string{demoPropertyID: {demoMeasurementID}}, Currency: "EUR",
+		Faults: ga4test.Faults{ReportLoseShare: demoLoseShare}})
 	if err != nil {
+		return "", nil, err
+	}
+	if err := emu.SeedSessions(sessions); err != nil {
 		return "", nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

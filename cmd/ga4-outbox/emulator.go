@@ -13,7 +13,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/ga4/ga4test"
 )
 
-const emulatorUsage = `[--addr 127.0.0.1:9411] [--tls [--cert-out FILE]] [--measurement-id G-.. --api-secret-env VAR] [fault flags]
+const emulatorUsage = `[--addr 127.0.0.1:9411] [--tls [--cert-out FILE]] [--measurement-id G-.. --api-secret-env VAR] [fault flags] [--property ID=G-.. --sessions FILE --currency USD]
 
 Runs the Measurement Protocol emulator: POST /mp/collect answers 204 and
 records every event, POST /debug/mp/collect answers validationMessages.
@@ -39,7 +39,18 @@ Faults: --share-5xx answers 500; --share-429 answers 429 with Retry-After;
 --share-goaway answers 204 and then ends the connection gracefully (HTTP/2
 GOAWAY, HTTP/1.1 Connection: close); --latency and --jitter delay every
 answer; --http1-only is an endpoint that speaks HTTP/1.1 only (no h2 by
-ALPN, no h2c).`
+ALPN, no h2c).
+
+GA4 Data API: POST /v1beta/properties/{id}:runReport reports the purchases
+received (transactionId, sessionDefaultChannelGroup, sessionSourceMedium,
+sessionCampaignName, date; purchaseRevenue, ecommercePurchases), and
+:checkCompatibility answers; point the outcome import at the emulator's
+URL. A purchase sent within 24 h of its session start is credited to the
+channel seeded for that session (--sessions, PUT /emulator/sessions),
+Direct when unseeded or late, Unassigned without a session id.
+--report-lose-share, --report-other-share and --report-thresholding are
+the Data API's faults; PUT /emulator/faults {"report_next_429":1} answers
+the next request 429 RESOURCE_EXHAUSTED.`
 
 func runEmulator(ctx context.Context, e *env) error {
 	fs, _ := newFlags(e, "emulator", emulatorUsage)
@@ -51,6 +62,7 @@ func runEmulator(ctx context.Context, e *env) error {
 	fs.IntVar(&opts.MaxRecorded, "max-recorded", 100000, "events and requests kept in memory (oldest dropped; counters keep counting); 0 keeps all")
 	t := transportFlags(fs, opts)
 	faultFlags(fs, &opts.Faults)
+	data := dataAPIFlags(fs, opts)
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
@@ -63,6 +75,9 @@ func runEmulator(ctx context.Context, e *env) error {
 	srv, err := ga4test.NewServer(opts)
 	if err != nil {
 		return usageError{err}
+	}
+	if err := data.seed(srv); err != nil {
+		return err
 	}
 	hs, err := t.httpServer(srv)
 	if err != nil {
@@ -151,7 +166,7 @@ func serveEmulator(ctx context.Context, e *env, addr string, srv *http.Server) e
 	if srv.TLSConfig != nil {
 		scheme, serve = "https", func() error { return srv.ServeTLS(ln, "", "") }
 	}
-	fmt.Fprintf(e.stdout, "emulator listening on %s://%s (POST /mp/collect, /debug/mp/collect; GET /emulator/events, /emulator/stats)\n", scheme, ln.Addr())
+	fmt.Fprintf(e.stdout, "emulator listening on %s://%s (POST /mp/collect, /debug/mp/collect, /v1beta/properties/{id}:runReport; GET /emulator/events, /emulator/stats)\n", scheme, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- serve() }()
 	select {

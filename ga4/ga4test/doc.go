@@ -61,6 +61,71 @@
 // must reconnect. Options.HTTP1Only is the endpoint that speaks HTTP/1.1
 // only.
 //
+// # The GA4 Data API
+//
+// The emulator also answers the Data API the outcome import reads
+// (POST /v1beta/properties/{id}:runReport and :checkCompatibility) from
+// the purchases it accepted, in Google's JSON: dimensionHeaders,
+// metricHeaders, rows of string values, rowCount, metadata (currencyCode,
+// timeZone, dataLossFromOtherRow, subjectToThresholding), propertyQuota
+// when asked, and errors in Google's envelope
+// {"error":{"code":429,"message":"...","status":"RESOURCE_EXHAUSTED"}}.
+// Point Google's client at it with option.WithEndpoint(emu.URL+"/") and
+// option.WithoutAuthentication(). Dimensions: transactionId,
+// sessionDefaultChannelGroup, sessionSourceMedium, sessionSource,
+// sessionMedium, sessionCampaignName, date; metrics: purchaseRevenue,
+// totalRevenue (the same here), ecommercePurchases. One date range
+// (YYYY-MM-DD, today, yesterday, NdaysAgo), dimensionFilter (inListFilter,
+// stringFilter, and / or / not groups), limit (default 10000) and offset.
+// Rows come sorted by their dimension values, the "(other)" row last. It
+// reads the events the emulator holds (Options.MaxRecorded bounds them).
+//
+// The rules, Google's where documented and assumptions where not:
+//
+//   - A purchase is credited to its session's channel when its session_id
+//     is usable (ga4.ParseSessionID), it was received no later than 24 h
+//     after the session start and its timestamp lies in [start, start +
+//     24 h] (ga4.CheckAttribution): documented. The channel is the one
+//     seeded for that session (SeedSession, SeedSessions, PUT
+//     /emulator/sessions, the emulator subcommand's --sessions); an
+//     unseeded session is Direct (an assumption: GA4 saw no browser
+//     session to take a source from). Sessions are keyed by their start
+//     alone, not by client id.
+//   - No usable session_id: Unassigned, source / medium "(not set)"
+//     (documented: GA4 opens a sourceless session).
+//   - Late (sent after 24 h, or a timestamp outside the session): Direct,
+//     "(direct) / (none)" (an assumption; Google says only that such
+//     events are not attributed to the session).
+//   - Duplicates: GA4 deduplicates purchases by transaction_id on web
+//     streams (documented). The emulator deduplicates per transaction id
+//     and client id, so a retry counts once and the same id sent from
+//     another client id counts again (ecommercePurchases 2): Google's
+//     older wording ("within the same user"), an assumption.
+//   - Revenue is converted to the property's currency (Options.Currency,
+//     default USD) at fixed rates for USD, EUR, GBP, CHF, CAD and JPY; a
+//     value sent as a string, a missing, lower-case or unknown currency
+//     gives 0 revenue (third-party reports, not documented by Google).
+//   - Dates are the event's timestamp_micros (else its receive time) in
+//     Options.TimeZone (default UTC). Purchases are reported at once:
+//     GA4's delay of hours, and its changes over 24-48 h, are not emulated.
+//
+// A property id maps to measurement ids with Options.Properties (the
+// subcommand's --property 123=G-XXXX); unmapped (nil), every numeric
+// property id reports every purchase; mapped, other properties answer 403
+// PERMISSION_DENIED. A measurement id in the path answers 400.
+//
+// Faults (Faults.Report*): ReportLoseShare leaves a share of purchases out
+// (not found), ReportOtherShare folds a share into one "(other)" row and
+// sets dataLossFromOtherRow, both chosen by hashing the transaction id with
+// Options.Seed, so every request and every run agree; ReportThresholding
+// sets subjectToThresholding; ReportNext429 answers the next N requests
+// 429 RESOURCE_EXHAUSTED. Every runReport spends 10 core tokens of
+// Google's limits for a standard property (200,000 a day, 40,000 an hour,
+// 14,000 an hour per project); propertyQuota reports what is left, and
+// once an hour's or a day's tokens are spent the API answers 429 until
+// the clock (Options.Now) reaches the next one. Stats counts
+// ReportRequests and ReportFaults429 (both kinds of 429).
+//
 // # Over HTTP
 //
 //	GET  /emulator/events     every event received, in order
@@ -68,5 +133,8 @@
 //	GET  /emulator/stats      counters, TransportStats' too
 //	GET  /emulator/faults     current faults
 //	PUT  /emulator/faults     {"share_5xx":0.1,"share_429":0.05,"retry_after":"2s","share_drop":0.01,"share_goaway":0.01,"latency":"50ms","jitter":"20ms","next_5xx":1}
-//	POST /emulator/reset      forget everything but the faults
+//	GET  /emulator/sessions   the seeded sessions
+//	PUT  /emulator/sessions   {"1747132561":{"group":"Email","source_medium":"newsletter / email","campaign":"spring"}}
+//	POST /emulator/reset      forget everything but the faults and the sessions
+//	POST /v1beta/properties/{id}:runReport, :checkCompatibility   the Data API
 package ga4test

@@ -40,6 +40,24 @@ type Faults struct {
 	// Next5xx, Next429, NextDrop and NextGoAway fail exactly the next N
 	// requests.
 	Next5xx, Next429, NextDrop, NextGoAway int
+
+	// Report faults apply to the Data API (runReport, checkCompatibility),
+	// not to /mp/collect; see dataapi.go.
+
+	// ReportLoseShare is the share of purchases GA4 never reports (not
+	// found), chosen by transaction id and Options.Seed: the same ids are
+	// lost at every request and every run.
+	ReportLoseShare float64
+	// ReportOtherShare is the share of purchases whose dimensions are all
+	// folded into one "(other)" row, chosen like ReportLoseShare (another
+	// draw); a report that folds any sets metadata.dataLossFromOtherRow.
+	ReportOtherShare float64
+	// ReportThresholding sets metadata.subjectToThresholding on every
+	// report (no row is withheld).
+	ReportThresholding bool
+	// ReportNext429 answers exactly the next N Data API requests 429
+	// RESOURCE_EXHAUSTED in Google's error envelope.
+	ReportNext429 int
 }
 
 // Fault kinds as recorded in RequestLog.Fault.
@@ -53,7 +71,7 @@ const (
 )
 
 func (f *Faults) validate() error {
-	for _, s := range []float64{f.Share5xx, f.Share429, f.ShareDrop, f.ShareGoAway} {
+	for _, s := range []float64{f.Share5xx, f.Share429, f.ShareDrop, f.ShareGoAway, f.ReportLoseShare, f.ReportOtherShare} {
 		if s < 0 || s > 1 {
 			return fmt.Errorf("fault shares must be between 0 and 1, got %v", s)
 		}
@@ -61,7 +79,7 @@ func (f *Faults) validate() error {
 	if f.shares() > 1 {
 		return fmt.Errorf("fault shares add up to more than 1")
 	}
-	if f.Latency < 0 || f.Jitter < 0 || f.RetryAfter < 0 || f.Next5xx < 0 || f.Next429 < 0 || f.NextDrop < 0 || f.NextGoAway < 0 {
+	if f.Latency < 0 || f.Jitter < 0 || f.RetryAfter < 0 || f.Next5xx < 0 || f.Next429 < 0 || f.NextDrop < 0 || f.NextGoAway < 0 || f.ReportNext429 < 0 {
 		return fmt.Errorf("fault durations and counters must not be negative")
 	}
 	return nil
@@ -83,6 +101,11 @@ type faultsJSON struct {
 	Next429     int     `json:"next_429"`
 	NextDrop    int     `json:"next_drop"`
 	NextGoAway  int     `json:"next_goaway"`
+
+	ReportLoseShare    float64 `json:"report_lose_share"`
+	ReportOtherShare   float64 `json:"report_other_share"`
+	ReportThresholding bool    `json:"report_thresholding"`
+	ReportNext429      int     `json:"report_next_429"`
 }
 
 // MarshalJSON writes durations as strings.
@@ -91,6 +114,8 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		Share5xx: f.Share5xx, Share429: f.Share429, RetryAfter: f.RetryAfter.String(),
 		ShareDrop: f.ShareDrop, ShareGoAway: f.ShareGoAway, Latency: f.Latency.String(), Jitter: f.Jitter.String(),
 		Next5xx: f.Next5xx, Next429: f.Next429, NextDrop: f.NextDrop, NextGoAway: f.NextGoAway,
+		ReportLoseShare: f.ReportLoseShare, ReportOtherShare: f.ReportOtherShare,
+		ReportThresholding: f.ReportThresholding, ReportNext429: f.ReportNext429,
 	})
 }
 
@@ -101,7 +126,9 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	out := Faults{Share5xx: j.Share5xx, Share429: j.Share429, ShareDrop: j.ShareDrop, ShareGoAway: j.ShareGoAway,
-		Next5xx: j.Next5xx, Next429: j.Next429, NextDrop: j.NextDrop, NextGoAway: j.NextGoAway}
+		Next5xx: j.Next5xx, Next429: j.Next429, NextDrop: j.NextDrop, NextGoAway: j.NextGoAway,
+		ReportLoseShare: j.ReportLoseShare, ReportOtherShare: j.ReportOtherShare,
+		ReportThresholding: j.ReportThresholding, ReportNext429: j.ReportNext429}
 	for _, d := range []struct {
 		s   string
 		dst *time.Duration

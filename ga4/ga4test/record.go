@@ -60,4 +60,9 @@ type Stats struct {
 	Faults429    int `json:"faults_429"`
 	FaultsDrop   int `json:"faults_drop"`
 	FaultsGoAway int `json:"faults_goaway"`
+	// ReportRequests counts Data API requests (runReport,
+	// checkCompatibility), ReportFaults429 those answered 429 by
+	// Faults.ReportNext429.
+	ReportRequests  int `json:"report_requests"`
+	ReportFaults429 int `json:"report_faults_429"`
 }

@@ -48,6 +48,21 @@ type Options struct {
 	// no h2 in the TLS handshake's ALPN, no h2c. It emulates an endpoint
 	// (or a proxy on the way) that speaks HTTP/1.1 only.
 	HTTP1Only bool
+
+	// Properties maps a GA4 property id (the number the Data API is asked
+	// about) to the measurement ids of its web streams: runReport on that
+	// property reports the purchases sent to them. Nil: every numeric
+	// property id reports every purchase received. When set, a property
+	// not listed is answered 403 PERMISSION_DENIED, as Google answers a
+	// property the caller cannot read.
+	Properties map[string][]string
+	// Currency is the properties' currency, the Data API's
+	// metadata.currencyCode: revenue in another currency is converted
+	// (dataapi.go). Defaults to USD.
+	Currency string
+	// TimeZone is the properties' time zone: the day a purchase counts on
+	// for dateRanges. Defaults to UTC.
+	TimeZone *time.Location
 }
 
 // Server is the emulator. It is an http.Handler; Start runs it in-process.
@@ -92,6 +107,8 @@ type Server struct {
 	conns     map[net.Conn]*connInfo // open connections (HTTPServer)
 	connGen   int64                  // Reset generation, from 1
 	mpOpen    int                    // open connections counted in MPConnections
+
+	data dataAPI // the Data API's properties, sessions and quota (dataapi.go)
 }
 
 // NewServer returns an emulator handler.
@@ -123,6 +140,9 @@ func NewServer(opts *Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if err := s.data.init(opts, seed); err != nil {
+		return nil, err
+	}
 	s.routes()
 	return s, nil
 }
@@ -137,6 +157,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /emulator/faults", s.getFaults)
 	s.mux.HandleFunc("PUT /emulator/faults", s.putFaults)
 	s.mux.HandleFunc("POST /emulator/reset", s.postReset)
+	s.dataRoutes()
 }
 
 // ServeHTTP serves /mp/collect, /debug/mp/collect and the /emulator/ API.

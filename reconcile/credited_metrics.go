@@ -1,0 +1,24 @@
+package reconcile
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// newCreditedGauge is ga4_outbox_report_credited_ratio: a 0-1 ratio, named
+// _ratio like ga4_outbox_report_attributable_ratio (Prometheus's naming
+// conventions), so the two read side by side.
+func newCreditedGauge() *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ga4_outbox_report_credited_ratio",
+		Help: "Share of the revenue sent and checked (0-1) that GA4 credited to a real channel in the last report, per currency; no series without outcomes.",
+	}, []string{"currency"})
+}
+
+// observeCredited sets the credited share of each currency of r that has
+// a determinate outcome, replacing the previous report's.
+func (m *Metrics) observeCredited(r *Report) {
+	m.credited.Reset()
+	for _, s := range r.Credited.Summary {
+		if s.CreditedShare != nil {
+			m.credited.WithLabelValues(s.Currency).Set(*s.CreditedShare)
+		}
+	}
+}
