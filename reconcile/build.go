@@ -111,6 +111,7 @@ func build(ctx context.Context, tx pgx.Tx, r *Report, opts Options, now time.Tim
 		return err
 	}
 	agg.fill(r, orders, opts.Examples, now)
+	r.Credited.relate(r.Summary)
 	if err := lag(ctx, tx, r, opts); err != nil {
 		return err
 	}

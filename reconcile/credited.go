@@ -74,6 +74,12 @@ type CreditedSummary struct {
 	CaptureRate        *float64 `json:"capture_rate"`
 	RevenueCaptureRate *float64 `json:"revenue_capture_rate"`
 	CreditedShare      *float64 `json:"credited_share"`
+	// CreditedRatio is Credited revenue / the currency's revenue less
+	// consent_denied (the base of the attributable share, so the two
+	// compare: the headline, ga4_outbox_report_credited_ratio), less the
+	// revenue of purchases sent but not checked yet or indeterminate,
+	// whose outcome is unknown. nil when that base is zero.
+	CreditedRatio *float64 `json:"credited_ratio"`
 	// Provisional and Final count the checked orders whose outcome may
 	// still change (younger than 72 h when checked) and those that will not.
 	Provisional int64 `json:"provisional"`
@@ -147,6 +153,22 @@ func credited(ctx context.Context, tx pgx.Tx, r *Report) error {
 		r.Credited = noCredited()
 	}
 	return nil
+}
+
+// relate sets each currency's CreditedRatio against the summary's
+// attributable base (revenue less consent_denied).
+func (c *Credited) relate(summary []CurrencySummary) {
+	for i := range c.Summary {
+		x := &c.Summary[i]
+		for _, s := range summary {
+			if s.Currency == x.Currency {
+				base := s.attributableBase().Sub(x.NotChecked.Revenue).Sub(x.Indeterminate.Revenue)
+				if base.r.Sign() > 0 {
+					x.CreditedRatio = shareOf(x.Credited.Revenue, base)
+				}
+			}
+		}
+	}
 }
 
 // noCredited is the section without outcomes: empty lists, not nulls.

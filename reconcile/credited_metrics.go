@@ -8,7 +8,7 @@ import "github.com/prometheus/client_golang/prometheus"
 func newCreditedGauge() *prometheus.GaugeVec {
 	return prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "ga4_outbox_report_credited_ratio",
-		Help: "Share of the revenue sent and checked (0-1) that GA4 credited to a real channel in the last report, per currency; no series without outcomes.",
+		Help: "Revenue GA4 credited to a real channel / revenue less consent_denied (the attributable ratio's base), 0-1, in the last report, per currency; no series without outcomes.",
 	}, []string{"currency"})
 }
 
@@ -17,8 +17,8 @@ func newCreditedGauge() *prometheus.GaugeVec {
 func (m *Metrics) observeCredited(r *Report) {
 	m.credited.Reset()
 	for _, s := range r.Credited.Summary {
-		if s.CreditedShare != nil {
-			m.credited.WithLabelValues(s.Currency).Set(*s.CreditedShare)
+		if s.CreditedRatio != nil {
+			m.credited.WithLabelValues(s.Currency).Set(*s.CreditedRatio)
 		}
 	}
 }

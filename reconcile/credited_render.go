@@ -127,15 +127,16 @@ func (c *Credited) channelSection(l layout) section {
 }
 
 // creditedHeadline is the headline's figure for one currency, beside the
-// attributable share: "attributable as sent 33.93%, credited by GA4
-// 79.21% of revenue sent, 80.00% of orders found"; "" when no outcome of
-// the currency was imported. (Whether outcomes are provisional is in the
+// attributable share and over the same base: "attributable as sent
+// 33.93%, credited by GA4 44.05% (sent: 87.53% found, 79.21% credited)",
+// the last two of the revenue sent; "" when no outcome of the currency was
+// imported. (Whether outcomes are provisional is in the
 // section: the line stays within the terminal's 100 columns.)
 func (r *Report) creditedHeadline(s CurrencySummary) string {
 	for _, x := range r.Credited.Summary {
 		if x.Currency == s.Currency && x.Checked.Conversions > 0 {
-			return fmt.Sprintf("attributable as sent %s, credited by GA4 %s of revenue sent, %s of orders found",
-				pct(s.AttributableShare), pct(x.CreditedShare), pct(x.CaptureRate))
+			return fmt.Sprintf("attributable as sent %s, credited by GA4 %s (sent: %s found, %s credited)",
+				pct(s.AttributableShare), pct(x.CreditedRatio), pct(x.RevenueCaptureRate), pct(x.CreditedShare))
 		}
 	}
 	return ""

@@ -184,11 +184,15 @@ func TestCreditedHeadlineAndFormats(t *testing.T) {
 		out := render(t, r, f)
 		if f == reconcile.FormatJSON {
 			require.Contains(t, out, `"credited_share": 0.7921`)
+			require.Contains(t, out, `"credited_ratio": 0.4405`)
 			continue
 		}
 		if f != reconcile.FormatCSV {
-			require.Contains(t, out, "attributable as sent 33.93%, credited by GA4 79.21% of revenue sent, 80.00% of orders found", f)
-			require.Less(t, strings.Index(out, "credited by GA4 79.21%"), strings.Index(out, "1. Summary"), "%s: in the headline", f)
+			// 190.50 credited of 443.50 less 11.00 not checked; 200.00 of
+			// 516.99 less 15.00 indeterminate.
+			require.Contains(t, out, "attributable as sent 33.93%, credited by GA4 44.05% (sent: 87.53% found, 79.21% credited)", f)
+			require.Contains(t, out, "attributable as sent 58.03%, credited by GA4 39.84% (sent: 100.00% found, 49.38% credited)", f)
+			require.Less(t, strings.Index(out, "credited by GA4 44.05%"), strings.Index(out, "1. Summary"), "%s: in the headline", f)
 		}
 		wants := []string{"Credited in GA4, per currency", "our label before the send", "by source",
 			"the channels that got the credit", "Referral", "79.21%", "49.38%"}
@@ -216,9 +220,9 @@ func TestCreditedMetric(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, res.Ran)
 	require.NoError(t, testutil.CollectAndCompare(m.Collectors()[3], strings.NewReader(`
-# HELP ga4_outbox_report_credited_ratio Share of the revenue sent and checked (0-1) that GA4 credited to a real channel in the last report, per currency; no series without outcomes.
+# HELP ga4_outbox_report_credited_ratio Revenue GA4 credited to a real channel / revenue less consent_denied (the attributable ratio's base), 0-1, in the last report, per currency; no series without outcomes.
 # TYPE ga4_outbox_report_credited_ratio gauge
-ga4_outbox_report_credited_ratio{currency="EUR"} 0.7921
+ga4_outbox_report_credited_ratio{currency="EUR"} 0.7605
 ga4_outbox_report_credited_ratio{currency="USD"} 0
 `)))
 }
