@@ -77,3 +77,14 @@ func ReadCounts(ctx context.Context, db outbox.DB) (RowCounts, error) { return r
 func CompactCounts(ctx context.Context, db outbox.DB, minRows int) (int64, error) {
 	return compactCounts(ctx, db, minRows)
 }
+
+// DrainWait is what Drain does between claims that found nothing: the
+// count, and how long it would wait.
+func (p *Poller) DrainWait(ctx context.Context) (int64, time.Duration, error) {
+	return p.drainWait(ctx)
+}
+
+// ReadPending is the pending part of Status.
+func ReadPending(ctx context.Context, db Querier, now time.Time) (PendingState, error) {
+	return readPending(ctx, db, now)
+}
