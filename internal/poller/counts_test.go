@@ -26,7 +26,7 @@ SELECT count(*) FILTER (WHERE status = 'pending'),
        count(*) FILTER (WHERE status = 'delivered'),
        count(*) FILTER (WHERE status = 'failed'),
        count(*) FILTER (WHERE status = 'skipped'),
-       floor(extract(epoch FROM min(created_at) FILTER (WHERE status = 'pending')) / 60)::bigint
+       floor(date_part('epoch', min(created_at) FILTER (WHERE status = 'pending')) / 60)::bigint
   FROM ga4_outbox.events`
 
 // countsInSnapshot reads the sidecar's counts and the rows' own count in
