@@ -118,7 +118,7 @@ func compactCounts(ctx context.Context, db outbox.DB, minRows int) (int64, error
 }
 
 // compactLoop compacts the row counts every compactCountsEvery until ctx
-// ends. Errors are logged: the counts stay exact, only slower to sum.
+// ends.
 func (p *Poller) compactLoop(ctx context.Context) {
 	t := time.NewTicker(compactCountsEvery)
 	defer t.Stop()
@@ -128,8 +128,14 @@ func (p *Poller) compactLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if _, err := compactCounts(ctx, p.db, compactCountsRows); err != nil && ctx.Err() == nil {
-			p.log.Warn("outbox: compacting row counts failed", logKeyError, err)
-		}
+		p.compact(ctx)
+	}
+}
+
+// compact folds the row counts when they have grown. Errors are logged:
+// the counts stay exact, only slower to sum.
+func (p *Poller) compact(ctx context.Context) {
+	if _, err := compactCounts(ctx, p.db, compactCountsRows); err != nil && ctx.Err() == nil {
+		p.log.Warn("outbox: compacting row counts failed", logKeyError, err)
 	}
 }

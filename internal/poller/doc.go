@@ -41,5 +41,5 @@
 // the metrics (metrics.go) are registered by New. Row counts (the metrics,
 // Status's pending split, Drain's end) are sums of per-statement deltas
 // that triggers keep (counts.go), exact without reading the rows; Run
-// folds them every 30 s.
+// folds them every 30 s, Drain when it ends.
 package poller

@@ -30,6 +30,7 @@ func (p *Poller) Drain(ctx context.Context, progress func(Stats)) (Stats, error)
 	err = p.drainLoop(ctx, e)
 	e.stop(p.cfg.ShutdownGrace)
 	if err == nil {
+		p.compact(ctx) // drain from cron may be the only sidecar that runs
 		return stats(), nil
 	}
 	left, cerr := p.pendingCount(context.WithoutCancel(ctx))

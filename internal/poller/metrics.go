@@ -97,8 +97,7 @@ var (
 // and read from ga4_outbox.row_counts (counts.go), not from the rows, so a
 // scrape costs the same however many row versions vacuum has not removed;
 // the oldest pending age is counted from the start of the minute its row
-// was created in. A scrape compacts the row counts when they have grown.
-// Each query is bounded by a 5 s timeout.
+// was created in. Each query is bounded by a 5 s timeout.
 type rowsCollector struct {
 	db  *pgxpool.Pool
 	now func() time.Time
@@ -117,9 +116,6 @@ func (c *rowsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	counts, err := readCounts(ctx, c.db)
-	if err == nil {
-		_, err = compactCounts(ctx, c.db, compactCountsRows)
-	}
 	var dead, snapshotAge, slotAge float64
 	if err == nil {
 		err = c.db.QueryRow(ctx, sqlVacuumHealth).Scan(&dead, &snapshotAge, &slotAge)

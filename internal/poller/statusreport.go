@@ -96,7 +96,7 @@ type ErrorRow struct {
 
 // Status reads a StatusReport with db. now decides which pending rows are
 // due and how old the oldest is; limit caps NextAttempts and LastErrors (0
-// lists none). Status only reads. Its four queries see one snapshot only
+// lists none). Status only reads. Its queries see one snapshot only
 // inside a REPEATABLE READ transaction; with a pool the counts may disagree
 // by the rows that changed in between.
 func Status(ctx context.Context, db Querier, now time.Time, limit int) (StatusReport, error) {
