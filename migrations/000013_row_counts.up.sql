@@ -32,7 +32,12 @@ CREATE TABLE ga4_outbox.row_counts (
     leased         bigint NOT NULL DEFAULT 0,
     delivered      bigint NOT NULL DEFAULT 0,
     failed         bigint NOT NULL DEFAULT 0,
-    skipped        bigint NOT NULL DEFAULT 0
+    skipped        bigint NOT NULL DEFAULT 0,
+    -- Rows that became pending: inserted pending, or (at most) the rows an
+    -- UPDATE moved from another status to pending (a requeue). Only ever
+    -- added to: a poller compares two sums to learn whether any row became
+    -- claimable behind its claim cursor in between (cursor.go).
+    arrived        bigint NOT NULL DEFAULT 0
 );
 
 -- Every compaction deletes what it folds: vacuum the small table after a
@@ -53,8 +58,9 @@ CREATE FUNCTION ga4_outbox.count_rows() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO ga4_outbox.row_counts (created_minute, pending, leased, delivered, failed, skipped)
-        SELECT d.created_minute, sum(d.pending), sum(d.leased), sum(d.delivered), sum(d.failed), sum(d.skipped)
+        INSERT INTO ga4_outbox.row_counts (created_minute, pending, leased, delivered, failed, skipped, arrived)
+        SELECT d.created_minute, sum(d.pending), sum(d.leased), sum(d.delivered), sum(d.failed), sum(d.skipped),
+               sum(d.pending)
           FROM (SELECT CASE WHEN status = 'pending' THEN floor(date_part('epoch', created_at) / 60)::bigint END AS created_minute,
                        sign * (status = 'pending')::integer AS pending,
                        sign * (status = 'pending' AND lease_token IS NOT NULL)::integer AS leased,
@@ -77,6 +83,11 @@ BEGIN
          GROUP BY d.created_minute
         HAVING sum(d.pending) <> 0 OR sum(d.leased) <> 0 OR sum(d.delivered) <> 0
             OR sum(d.failed) <> 0 OR sum(d.skipped) <> 0;
+        -- No more rows can have become pending than either side has.
+        INSERT INTO ga4_outbox.row_counts (arrived)
+        SELECT a FROM (SELECT least((SELECT count(*) FROM new_rows WHERE status = 'pending'),
+                                    (SELECT count(*) FROM old_rows WHERE status <> 'pending')) AS a) AS x
+         WHERE a > 0;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO ga4_outbox.row_counts (created_minute, pending, leased, delivered, failed, skipped)
         SELECT d.created_minute, sum(d.pending), sum(d.leased), sum(d.delivered), sum(d.failed), sum(d.skipped)
@@ -118,25 +129,27 @@ END;
 $$;
 
 -- row_count_totals sums the deltas: the pending rows (leased ones
--- included), the leased ones, the finished ones by status, and the
--- earliest creation minute (Unix minutes) that still has pending rows
--- (NULL when none is pending). It reads row_counts only, whose size is the
+-- included), the leased ones, the finished ones by status, the earliest
+-- creation minute (Unix minutes) that still has pending rows (NULL when
+-- none is pending), and the rows that ever became pending. It reads row_counts only, whose size is the
 -- statements since the last compaction (and, while vacuum is held back,
 -- their dead versions), not the outbox's rows.
 CREATE FUNCTION ga4_outbox.row_count_totals(OUT pending bigint, OUT leased bigint,
                                             OUT delivered bigint, OUT failed bigint,
-                                            OUT skipped bigint, OUT oldest_pending_minute bigint)
+                                            OUT skipped bigint, OUT oldest_pending_minute bigint,
+                                            OUT arrived bigint)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT COALESCE(sum(p), 0)::bigint, COALESCE(sum(l), 0)::bigint, COALESCE(sum(d), 0)::bigint,
            COALESCE(sum(f), 0)::bigint, COALESCE(sum(s), 0)::bigint,
-           min(created_minute) FILTER (WHERE p > 0)
+           min(created_minute) FILTER (WHERE p > 0), COALESCE(sum(a), 0)::bigint
       FROM (SELECT created_minute, sum(pending) AS p, sum(leased) AS l, sum(delivered) AS d,
-                   sum(failed) AS f, sum(skipped) AS s
+                   sum(failed) AS f, sum(skipped) AS s, sum(arrived) AS a
               FROM ga4_outbox.row_counts GROUP BY created_minute) AS g
 $$;
 
 -- compact_row_counts folds the deltas into one row per creation minute
--- that still has pending or leased rows, plus one for the finished rows,
+-- that still has pending or leased rows, plus one for the finished and
+-- arrived rows,
 -- when there are at least min_rows more rows than that; it returns the
 -- rows it removed (0 when it did nothing, or when another session is
 -- compacting). The sums stay the same in every snapshot: the deleted rows
@@ -159,9 +172,12 @@ BEGIN
     WITH gone AS (
         DELETE FROM ga4_outbox.row_counts RETURNING *
     ), folded AS (
-        INSERT INTO ga4_outbox.row_counts (created_minute, pending, leased, delivered, failed, skipped)
-        SELECT created_minute, sum(pending), sum(leased), sum(delivered), sum(failed), sum(skipped)
-          FROM gone GROUP BY created_minute
+        INSERT INTO ga4_outbox.row_counts (created_minute, pending, leased, delivered, failed, skipped, arrived)
+        SELECT created_minute, sum(pending), sum(leased), sum(delivered), sum(failed), sum(skipped),
+               CASE WHEN created_minute IS NULL THEN (SELECT COALESCE(sum(arrived), 0) FROM gone) ELSE 0 END
+          FROM (SELECT created_minute, pending, leased, delivered, failed, skipped FROM gone
+                UNION ALL SELECT NULL, 0, 0, 0, 0, 0) AS g
+         GROUP BY created_minute
         HAVING created_minute IS NULL OR sum(pending) <> 0 OR sum(leased) <> 0
         RETURNING 1
     )

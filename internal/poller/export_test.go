@@ -88,3 +88,10 @@ func (p *Poller) DrainWait(ctx context.Context) (int64, time.Duration, error) {
 func ReadPending(ctx context.Context, db Querier, now time.Time) (PendingState, error) {
 	return readPending(ctx, db, now)
 }
+
+// HeadClaims counts the claims that read the claim indexes from the head.
+func (p *Poller) HeadClaims() int64 {
+	p.cursor.mu.Lock()
+	defer p.cursor.mu.Unlock()
+	return p.cursor.heads
+}
