@@ -55,7 +55,7 @@ func newOpsFixture(t *testing.T) *opsFixture {
 		require.NoError(t, err)
 		f.ids[tx] = res.ID
 	}
-	f.set(t, "p2", `status = 'pending', attempts = 2, next_attempt_at = now() + interval '5 minutes', last_error = 'HTTP 503 from /mp/collect'`)
+	f.set(t, "p2", `status = 'pending', attempts = 2, next_attempt_at = now() + interval '5 minutes', retry_at = now() + interval '5 minutes', last_error = 'HTTP 503 from /mp/collect'`)
 	f.set(t, "d1", `status = 'delivered', attempts = 1, delivered_at = now()`)
 	f.set(t, "f1", `status = 'failed', reason = 'rejected', attempts = 1, last_error = 'HTTP 400: bad request'`)
 	f.set(t, "f2", `status = 'failed', reason = 'max_attempts', attempts = 12, last_error = 'dial tcp: connection refused'`)

@@ -86,7 +86,8 @@ func printStatus(w io.Writer, st *poller.StatusReport, wide bool) error {
 	p := st.Pending
 	fmt.Fprintf(w, "\nPending: %d (due now %d, leased %d, backing off %d)", p.Total, p.Due, p.Leased, p.BackingOff)
 	if p.Total > 0 {
-		fmt.Fprintf(w, "; oldest is %s old", time.Duration(p.OldestAgeSeconds)*time.Second)
+		// Counted from the start of the minute the row was created in.
+		fmt.Fprintf(w, "; oldest is at most %s old (to the minute)", time.Duration(p.OldestAgeSeconds)*time.Second)
 	}
 	fmt.Fprintln(w)
 	if err := printNextAttempts(w, st, wide); err != nil {

@@ -70,6 +70,11 @@ GRANT USAGE ON SEQUENCE ga4_outbox.events_id_seq, ga4_outbox.reconcile_runs_id_s
 -- rows are inserted. LISTEN itself needs no grant.
 GRANT EXECUTE ON FUNCTION ga4_outbox.notify_events() TO :"role";
 
+-- The row counts (schema version 13): the metrics, status and drain sum
+-- them, the poller folds them. Both functions run as the schema owner, so
+-- the role needs no right on ga4_outbox.row_counts itself.
+GRANT EXECUTE ON FUNCTION ga4_outbox.row_count_totals(), ga4_outbox.compact_row_counts(integer) TO :"role";
+
 -- /readyz compares the applied migration version with the binary's.
 GRANT SELECT ON ga4_outbox.schema_migrations TO :"role";
 

@@ -104,6 +104,18 @@ func TestSidecarRole(t *testing.T) {
 		require.EqualValues(t, 1, tag.RowsAffected())
 	})
 
+	t.Run("sums and folds the row counts, written by the triggers", func(t *testing.T) {
+		_, err := b.app.Exec(ctx, `INSERT INTO ga4_outbox.events (transaction_id, value, currency) VALUES ('RC-1', 5, 'EUR')`)
+		require.NoError(t, err)
+		var pending int64
+		require.NoError(t, b.sidecar.QueryRow(ctx, `SELECT pending FROM ga4_outbox.row_count_totals()`).Scan(&pending))
+		require.Positive(t, pending)
+		_, err = b.sidecar.Exec(ctx, `SELECT ga4_outbox.compact_row_counts(1)`)
+		require.NoError(t, err)
+		_, err = b.sidecar.Exec(ctx, `INSERT INTO ga4_outbox.row_counts (pending) VALUES (1)`)
+		require.Error(t, err, "only the triggers write the counts")
+	})
+
 	t.Run("writes the report history", func(t *testing.T) {
 		var id int64
 		require.NoError(t, b.sidecar.QueryRow(ctx, `

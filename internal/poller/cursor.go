@@ -33,7 +33,9 @@ import (
 // rewindEvery grows with what a head claim costs (rewindCostFactor times
 // its duration, between rewindMin and rewindMax), so that head claims take
 // at most about 0.5 % of the claiming time however many dead entries they
-// walk, and stay out of the claims' p99. Retries need no rewind: a retried row enters events_retry_idx at
+// walk, and stay out of the claims' p99. The periodic rewind is put off
+// (for up to rewindCleanMax) while the row counts show that no row can be
+// behind the cursor (behind.go). Retries need no rewind: a retried row enters events_retry_idx at
 // its retry time, after every row that was due when the cursor moved.
 type cursor struct {
 	mu sync.Mutex
@@ -51,9 +53,16 @@ type cursor struct {
 		at time.Time
 		id int64
 	}
-	headAt   time.Time     // the poller's clock at the last head claim
+	headAt   time.Time     // the last head claim, or when one was put off (behind.go)
 	headCost time.Duration // how long the last head claim took
 	notified bool          // a NOTIFY arrived since the last head claim
+	// lastHead is the poller's clock at the last head claim; arrived the
+	// row counts' arrived sum read before it (arrivedOK: it was read and
+	// the claim replaced an active cursor). heads counts head claims.
+	lastHead  time.Time
+	arrived   int64
+	arrivedOK bool
+	heads     int64
 }
 
 const (
@@ -106,6 +115,42 @@ func (c *cursor) from(now time.Time) claimFrom {
 	return f
 }
 
+// rewindOnlyPeriodic reports whether the claim at now would go back to the
+// head only because rewindEvery passed, with an arrived sum to compare
+// and less than rewindCleanMax since the last head claim; it returns that
+// sum.
+func (c *cursor) rewindOnlyPeriodic(now time.Time) (arrived int64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	since := now.Sub(c.headAt)
+	every := min(max(rewindMin, rewindCostFactor*c.headCost), rewindMax)
+	ok = (c.fresh.ok || c.retried.ok) && !c.notified && c.arrivedOK && since >= every &&
+		now.Sub(c.lastHead) >= 0 && now.Sub(c.lastHead) < rewindCleanMax
+	return c.arrived, ok
+}
+
+// putOff moves the periodic head claim to rewindEvery after now.
+func (c *cursor) putOff(now time.Time) {
+	c.mu.Lock()
+	c.headAt = now
+	c.mu.Unlock()
+}
+
+// active reports whether the next claim would read from a cursor if no
+// rewind were due.
+func (c *cursor) active() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fresh.ok || c.retried.ok
+}
+
+// setArrived records the arrived sum read before a head claim.
+func (c *cursor) setArrived(n int64, ok bool) {
+	c.mu.Lock()
+	c.arrived, c.arrivedOK = n, ok
+	c.mu.Unlock()
+}
+
 // claimedKey is the index key of one claimed row: retried rows are in
 // events_retry_idx, the others in events_fresh_idx.
 type claimedKey struct {
@@ -121,7 +166,8 @@ func (c *cursor) advance(f claimFrom, keys []claimedKey, full bool, now time.Tim
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f.head {
-		c.headAt, c.headCost = now, took
+		c.headAt, c.headCost, c.lastHead = now, took, now
+		c.heads++
 	}
 	if !full {
 		// The cursor reached the end of what is claimable now: the next

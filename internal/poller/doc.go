@@ -38,5 +38,8 @@
 // delivered and skipped rows past their retention age, never failed ones.
 //
 // Status and Requeue are the queries behind the status and retry commands;
-// the metrics (metrics.go) are registered by New.
+// the metrics (metrics.go) are registered by New. Row counts (the metrics,
+// Status's pending split, Drain's end) are sums of per-statement deltas
+// that triggers keep (counts.go), exact without reading the rows; Run
+// folds them every 30 s, Drain when it ends.
 package poller

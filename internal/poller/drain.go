@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Drain delivers until no row is pending and returns what it did: for
@@ -32,6 +30,7 @@ func (p *Poller) Drain(ctx context.Context, progress func(Stats)) (Stats, error)
 	err = p.drainLoop(ctx, e)
 	e.stop(p.cfg.ShutdownGrace)
 	if err == nil {
+		p.compact(ctx) // drain from cron may be the only sidecar that runs
 		return stats(), nil
 	}
 	left, cerr := p.pendingCount(context.WithoutCancel(ctx))
@@ -51,16 +50,12 @@ func (p *Poller) drainLoop(ctx context.Context, e *engine) error {
 			continue
 		}
 		e.wait()
-		count, next, leased, err := p.pending(ctx)
+		count, d, err := p.drainWait(ctx)
 		if err != nil {
 			return err
 		}
 		if count == 0 {
 			return nil
-		}
-		d := next.Sub(p.cfg.Now())
-		if leased > 0 {
-			d = min(d, drainLeasePoll) // other workers' batches finish any moment
 		}
 		p.log.Debug("outbox drain waits for backoff or leases", logKeyPending, count, logKeyBackoff, d)
 		if !sleep(ctx, max(d, time.Millisecond)) {
@@ -73,21 +68,32 @@ func (p *Poller) drainLoop(ctx context.Context, e *engine) error {
 // other workers (their results are not signalled).
 const drainLeasePoll = 50 * time.Millisecond
 
-// pending counts pending rows, returns the earliest next_attempt_at of the
-// rows no worker holds (far future when none) and counts leased rows.
-func (p *Poller) pending(ctx context.Context) (n int64, next time.Time, leased int64, err error) {
-	var inf pgtype.Timestamptz
-	if err := p.db.QueryRow(ctx, sqlPending).Scan(&n, &inf, &leased); err != nil {
-		return 0, time.Time{}, 0, fmt.Errorf("count pending outbox rows: %w", err)
+// drainWait counts the pending rows and says how long Drain waits before
+// it claims again: until the first backoff ends, and at most
+// drainLeasePoll while rows are leased to other workers (their results
+// are not signalled) or due but held by another claim. The count is exact
+// (rowCounts), so Drain never stops with a row pending in its snapshot.
+func (p *Poller) drainWait(ctx context.Context) (pending int64, d time.Duration, err error) {
+	c, err := readCounts(ctx, p.db)
+	if err != nil || c.Pending == 0 {
+		return c.Pending, 0, err
 	}
-	next = p.cfg.Now().Add(time.Hour)
-	if inf.Valid && inf.InfinityModifier == pgtype.Finite {
-		next = inf.Time
+	now := p.cfg.Now()
+	backoff, next, err := backingOff(ctx, p.db, now)
+	if err != nil {
+		return 0, 0, err
 	}
-	return n, next, leased, nil
+	d = time.Hour
+	if !next.IsZero() {
+		d = next.Sub(now)
+	}
+	if c.Leased > 0 || c.Pending > c.Leased+backoff {
+		d = min(d, drainLeasePoll)
+	}
+	return c.Pending, d, nil
 }
 
 func (p *Poller) pendingCount(ctx context.Context) (int64, error) {
-	n, _, _, err := p.pending(ctx)
-	return n, err
+	c, err := readCounts(ctx, p.db)
+	return c.Pending, err
 }

@@ -48,12 +48,14 @@ func (e *engine) dispatch(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := len(b.rows)
+	e.p.inflight.add(b)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		defer func() { <-e.slots }()
 		stop := e.p.keepLease(b)
 		in := e.p.process(e.sendCtx, b, stop)
+		e.p.inflight.remove(b)
 		e.p.release(b)
 		if in > 0 && e.onRetry != nil {
 			e.onRetry(in)

@@ -3,6 +3,8 @@ package poller
 import (
 	"context"
 	"time"
+
+	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
 // Batch exposes a claimed batch to the external tests.
@@ -64,3 +66,32 @@ const MaxErrorBytes = maxErrorBytes
 var ErrEmptyFilter = errEmptyFilter
 
 type ConfigError = configError
+
+// RowCounts are the row counts the sidecar reads from ga4_outbox.row_counts.
+type RowCounts = rowCounts
+
+// ReadCounts sums ga4_outbox.row_counts.
+func ReadCounts(ctx context.Context, db outbox.DB) (RowCounts, error) { return readCounts(ctx, db) }
+
+// CompactCounts folds ga4_outbox.row_counts when that removes minRows rows.
+func CompactCounts(ctx context.Context, db outbox.DB, minRows int) (int64, error) {
+	return compactCounts(ctx, db, minRows)
+}
+
+// DrainWait is what Drain does between claims that found nothing: the
+// count, and how long it would wait.
+func (p *Poller) DrainWait(ctx context.Context) (int64, time.Duration, error) {
+	return p.drainWait(ctx)
+}
+
+// ReadPending is the pending part of Status.
+func ReadPending(ctx context.Context, db Querier, now time.Time) (PendingState, error) {
+	return readPending(ctx, db, now)
+}
+
+// HeadClaims counts the claims that read the claim indexes from the head.
+func (p *Poller) HeadClaims() int64 {
+	p.cursor.mu.Lock()
+	defer p.cursor.mu.Unlock()
+	return p.cursor.heads
+}

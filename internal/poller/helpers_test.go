@@ -192,7 +192,8 @@ func newOpsFixture(t *testing.T, db outbox.DB) *opsFixture {
 			   SET status = $2, reason = NULLIF($3, ''), last_error = NULLIF($4, ''), attempts = $5,
 			       next_attempt_at = $6, created_at = $7, updated_at = $8,
 			       lease_owner = CASE WHEN $9 THEN 'worker-1' END, lease_token = CASE WHEN $9 THEN gen_random_uuid() END,
-			       delivered_at = CASE WHEN $2 = 'delivered' THEN $8::timestamptz END
+			       delivered_at = CASE WHEN $2 = 'delivered' THEN $8::timestamptz END,
+			       retry_at = CASE WHEN $2 = 'pending' AND NOT $9 AND $5 > 0 THEN $6::timestamptz END
 			 WHERE id = $1`,
 			f.ids[tx], set.status, set.reason, set.lastError, set.attempts, set.next, set.created, set.updated, set.leased)
 		require.NoError(t, err)

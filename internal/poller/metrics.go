@@ -2,10 +2,8 @@ package poller
 
 import (
 	"context"
-	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -80,10 +78,10 @@ func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer, now func() time.Tim
 var lagBuckets = []float64{0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 60, 300, 900, 3600, 14400, 86400}
 
 var (
-	rowsDesc = prometheus.NewDesc(metricsNamespace+"_rows", "Outbox rows by status (pending counted on every scrape, the others at most once a minute).",
+	rowsDesc = prometheus.NewDesc(metricsNamespace+"_rows", "Outbox rows by status.",
 		[]string{"status"}, nil)
 	oldestDesc = prometheus.NewDesc(metricsNamespace+"_oldest_pending_age_seconds",
-		"Age of the oldest pending row (0 when none is pending).", nil, nil)
+		"Age of the oldest pending row, from the start of the minute it was created in (0 when none is pending).", nil, nil)
 	scrapeErrDesc = prometheus.NewDesc(metricsNamespace+"_rows_scrape_error",
 		"1 when the last scrape could not query the outbox.", nil, nil)
 	deadDesc = prometheus.NewDesc(metricsNamespace+"_dead_tuples_ratio",
@@ -94,22 +92,15 @@ var (
 		"Transaction ids since the oldest xmin a replication slot holds back (0 when none).", nil, nil)
 )
 
-// finishedRowsEvery is how long the rows metric keeps its counts of
-// delivered, failed and skipped rows before counting them again.
-const finishedRowsEvery = time.Minute
-
 // rowsCollector reports row counts by status, the oldest pending row's
-// age and what holds vacuum back (sqlVacuumHealth). Pending rows are counted on every scrape (a partial index holds
-// them); the finished ones need a pass over the whole table, so their counts
-// are refreshed at most every finishedRowsEvery. Each query is bounded by a
-// 5 s timeout.
+// age and what holds vacuum back (sqlVacuumHealth). The counts are exact
+// and read from ga4_outbox.row_counts (counts.go), not from the rows, so a
+// scrape costs the same however many row versions vacuum has not removed;
+// the oldest pending age is counted from the start of the minute its row
+// was created in. Each query is bounded by a 5 s timeout.
 type rowsCollector struct {
 	db  *pgxpool.Pool
 	now func() time.Time
-
-	mu       sync.Mutex
-	finished map[string]int64
-	counted  time.Time // when finished was counted; zero: never
 }
 
 func (c *rowsCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -124,13 +115,7 @@ func (c *rowsCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *rowsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var pending int64
-	var oldest float64
-	err := c.db.QueryRow(ctx, sqlPendingRows).Scan(&pending, &oldest)
-	var finished map[string]int64
-	if err == nil {
-		finished, err = c.finishedRows(ctx)
-	}
+	counts, err := readCounts(ctx, c.db)
 	var dead, snapshotAge, slotAge float64
 	if err == nil {
 		err = c.db.QueryRow(ctx, sqlVacuumHealth).Scan(&dead, &snapshotAge, &slotAge)
@@ -143,35 +128,11 @@ func (c *rowsCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(rowsDesc, prometheus.GaugeValue, float64(pending), outbox.StatusPending)
-	for _, s := range []string{outbox.StatusDelivered, outbox.StatusFailed, outbox.StatusSkipped} {
-		ch <- prometheus.MustNewConstMetric(rowsDesc, prometheus.GaugeValue, float64(finished[s]), s)
+	for _, s := range []string{outbox.StatusPending, outbox.StatusDelivered, outbox.StatusFailed, outbox.StatusSkipped} {
+		ch <- prometheus.MustNewConstMetric(rowsDesc, prometheus.GaugeValue, float64(counts.byStatus(s)), s)
 	}
-	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, oldest)
+	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, counts.oldestAge(c.now()).Seconds())
 	ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, dead)
 	ch <- prometheus.MustNewConstMetric(snapshotDesc, prometheus.GaugeValue, snapshotAge)
 	ch <- prometheus.MustNewConstMetric(slotDesc, prometheus.GaugeValue, slotAge)
-}
-
-// finishedRows returns the counts of finished rows, counting them again
-// when they are older than finishedRowsEvery.
-func (c *rowsCollector) finishedRows(ctx context.Context) (map[string]int64, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.now()
-	if !c.counted.IsZero() && now.Sub(c.counted) < finishedRowsEvery {
-		return c.finished, nil
-	}
-	rows, err := c.db.Query(ctx, sqlFinishedRows)
-	if err != nil {
-		return nil, err
-	}
-	counts := map[string]int64{}
-	var status string
-	var n int64
-	if _, err := pgx.ForEachRow(rows, []any{&status, &n}, func() error { counts[status] = n; return nil }); err != nil {
-		return nil, err
-	}
-	c.finished, c.counted = counts, now
-	return counts, nil
 }

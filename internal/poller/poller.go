@@ -42,6 +42,9 @@ type Poller struct {
 	// goroutine uses keyBuf.
 	cursor cursor
 	keyBuf []claimedKey
+	// inflight holds the batches being sent, which putOffRewind tells
+	// from other workers' leases (behind.go).
+	inflight inflight
 
 	// rowBufs holds *[]Row of capacity BatchSize for claims to reuse, so
 	// that a claim allocates no row slice, even one that finds a single

@@ -23,6 +23,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	var bgWG sync.WaitGroup
 	defer func() { stopBg(); bgWG.Wait() }()
 	bgWG.Go(func() { every(bg, p.sched, poke) })
+	bgWG.Go(func() { p.compactLoop(bg) })
 	if !p.cfg.DisableListen {
 		// A notified row may sort before the claim cursor.
 		bgWG.Go(func() { p.listen(bg, func() { p.cursor.notify(); poke() }) })

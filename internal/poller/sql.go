@@ -106,15 +106,6 @@ UNION ALL
 SELECT ` + cols + ` FROM ga4_outbox.events WHERE status = 'pending' AND retry_at IS NOT NULL`
 }
 
-// sqlPending counts pending rows (leased and backing off included), finds
-// the earliest next_attempt_at of the rows no worker holds, and counts the
-// rows leased to some worker: Drain waits for the former and polls for the
-// latter.
-var sqlPending = `
-SELECT sum(n)::bigint, COALESCE(min(next_free), 'infinity'), sum(leased)::bigint FROM (` +
-	pendingParts(`count(*) AS n, min(next_attempt_at) FILTER (WHERE lease_token IS NULL) AS next_free,
-       count(*) FILTER (WHERE lease_token IS NOT NULL) AS leased`) + `) AS p`
-
 // sqlRetain deletes up to $4 finished rows past their retention age in id
 // order after the cursor $1, and returns how many and the last id.
 // $2 delivered cutoff, $3 skipped cutoff (NULL keeps those rows), $4 limit.
@@ -130,12 +121,6 @@ WITH doomed AS (
     DELETE FROM ga4_outbox.events AS e USING doomed WHERE e.id = doomed.id RETURNING e.id
 )
 SELECT count(*), COALESCE(max(id), $1) FROM gone`
-
-// sqlPendingRows feeds the pending rows metric and the oldest pending age
-// on every scrape (from the two pending-only indexes).
-var sqlPendingRows = `
-SELECT sum(n)::bigint, COALESCE(EXTRACT(EPOCH FROM now() - min(oldest))::float8, 0) FROM (` +
-	pendingParts(`count(*) AS n, min(created_at) AS oldest`) + `) AS p`
 
 // sqlVacuumHealth reads what keeps vacuum from cleaning the outbox table
 // (docs/VACUUM.md), from the statistics views only: the share of the
@@ -158,11 +143,6 @@ SELECT COALESCE((SELECT n_dead_tup::float8 / NULLIF(n_live_tup + n_dead_tup, 0)
        COALESCE((SELECT max(age(xmin))::float8 FROM pg_replication_slots
                   WHERE xmin IS NOT NULL AND (database IS NULL OR database = current_database())), 0)`
 
-// sqlFinishedRows counts the finished rows by status: the whole table, so
-// the rows metric refreshes it at most every finishedRowsEvery.
-const sqlFinishedRows = `
-SELECT status, count(*) FROM ga4_outbox.events WHERE status <> 'pending' GROUP BY status`
-
 // The operator queries: Status reads, Requeue changes failed and skipped
 // rows (the status and retry commands).
 
@@ -172,15 +152,6 @@ SELECT status, COALESCE(reason, ''), count(*), min(created_at), max(updated_at)
   FROM ga4_outbox.events
  GROUP BY status, reason
  ORDER BY array_position(ARRAY['pending','delivered','skipped','failed'], status), count(*) DESC, reason`
-
-// sqlStatusPending splits pending rows into due, leased and backing off,
-// and finds the oldest one. $1 now.
-var sqlStatusPending = `
-SELECT sum(due)::bigint, sum(leased)::bigint, sum(backoff)::bigint, min(oldest) FROM (` +
-	pendingParts(`count(*) FILTER (WHERE next_attempt_at <= $1) AS due,
-       count(*) FILTER (WHERE next_attempt_at > $1 AND lease_token IS NOT NULL) AS leased,
-       count(*) FILTER (WHERE next_attempt_at > $1 AND lease_token IS NULL) AS backoff,
-       min(created_at) AS oldest`) + `) AS p`
 
 // sqlNextAttempts lists the pending rows due soonest. $1 limit.
 var sqlNextAttempts = `

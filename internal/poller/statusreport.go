@@ -48,15 +48,27 @@ type StatusCount struct {
 }
 
 // PendingState splits the pending rows: Due ones can be claimed now, Leased
-// ones are being sent by a worker, BackingOff ones wait for a retry.
+// ones are held by a worker, BackingOff ones wait for a retry. The counts
+// are exact (in one snapshot inside a REPEATABLE READ transaction) and do
+// not read the rows (ga4_outbox.row_counts); the oldest age is an estimate
+// to the minute (OldestAgeExact is false).
 type PendingState struct {
-	Total      int64 `json:"total"`
-	Due        int64 `json:"due"`
-	Leased     int64 `json:"leased"`
+	Total int64 `json:"total"`
+	// Due are the pending rows neither leased nor backing off.
+	Due int64 `json:"due"`
+	// Leased are the rows a worker claimed and has not marked yet; a lease
+	// that expired stays counted until another worker claims the row.
+	Leased int64 `json:"leased"`
+	// BackingOff are the retried rows no worker holds whose retry falls
+	// due after the report's now.
 	BackingOff int64 `json:"backing_off"`
-	// OldestAgeSeconds is the age of the oldest pending row (from
-	// created_at); 0 when nothing is pending.
+	// OldestAgeSeconds is the age of the oldest pending row: counted from
+	// the start of the minute it was created in (by created_at), so up to
+	// 60 s more than its age; 0 when nothing is pending.
 	OldestAgeSeconds int64 `json:"oldest_age_seconds"`
+	// OldestAgeExact says whether OldestAgeSeconds is exact: false, as it
+	// is counted to the minute.
+	OldestAgeExact bool `json:"oldest_age_exact"`
 }
 
 // NextAttempt is a pending row and when it is due.
@@ -84,7 +96,7 @@ type ErrorRow struct {
 
 // Status reads a StatusReport with db. now decides which pending rows are
 // due and how old the oldest is; limit caps NextAttempts and LastErrors (0
-// lists none). Status only reads. Its four queries see one snapshot only
+// lists none). Status only reads. Its queries see one snapshot only
 // inside a REPEATABLE READ transaction; with a pool the counts may disagree
 // by the rows that changed in between.
 func Status(ctx context.Context, db Querier, now time.Time, limit int) (StatusReport, error) {
@@ -112,16 +124,19 @@ func Status(ctx context.Context, db Querier, now time.Time, limit int) (StatusRe
 }
 
 func readPending(ctx context.Context, db Querier, now time.Time) (PendingState, error) {
-	var p PendingState
-	var oldest *time.Time
-	if err := db.QueryRow(ctx, sqlStatusPending, now).Scan(&p.Due, &p.Leased, &p.BackingOff, &oldest); err != nil {
+	c, err := readCounts(ctx, db)
+	if err != nil {
 		return PendingState{}, err
 	}
-	p.Total = p.Due + p.Leased + p.BackingOff
-	if oldest != nil {
-		p.OldestAgeSeconds = max(0, int64(now.Sub(*oldest).Seconds()))
+	backoff, _, err := backingOff(ctx, db, now)
+	if err != nil {
+		return PendingState{}, err
 	}
-	return p, nil
+	return PendingState{
+		Total: c.Pending, Leased: c.Leased, BackingOff: backoff,
+		Due:              max(0, c.Pending-c.Leased-backoff),
+		OldestAgeSeconds: int64(c.oldestAge(now).Seconds()),
+	}, nil
 }
 
 // collect runs sql with args and scans every row; the result is never nil.

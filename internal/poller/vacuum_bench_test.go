@@ -227,6 +227,7 @@ func BenchmarkClaimDeadHead(b *testing.B) {
 			return float64(d[min(len(d)-1, len(d)*q/100)].Microseconds()) / 1000
 		}
 		b.ReportMetric(float64(done), "claimed")
+		b.ReportMetric(float64(p.HeadClaims()), "head-claims")
 		b.ReportMetric(ms(early, 50), "first-tenth-p50-ms")
 		b.ReportMetric(ms(tail, 50), "tail-p50-ms")
 		b.ReportMetric(ms(tail, 99), "tail-p99-ms")
