@@ -21,7 +21,7 @@ import (
 )
 
 const (
-	fetchFlagsUsage = "[--since T] [--until T] [--format text|json]"
+	fetchFlagsUsage = "[--since T] [--until T] [--settle D] [--format text|json]"
 	outcomesUsage   = "fetch " + fetchFlagsUsage + "\n       ga4-outbox outcomes check\n\n" + outcomesHelp
 )
 
@@ -31,8 +31,10 @@ Data API (docs/OUTCOMES.md).
   fetch  looks up the purchases of [since, until) whose outcome is missing
          or still provisional and stores it in ga4_outbox.outcomes. T is
          RFC 3339 or a UTC date; the default window is the last
-         outcomes.lookback_days days. Prints orders looked up, per outcome,
-         and the quota left. A spent quota stops the fetch early: what was
+         outcomes.lookback_days days. Orders younger than outcomes.settle
+         (24h; --settle overrides, 0: any age) are left for later: GA4
+         has not processed them yet. Prints orders looked up, per
+         outcome, and the quota left. A spent quota stops the fetch early: what was
          fetched is kept, the next fetch resumes (exit 0).
   check  loads the credentials, reaches each property and checks that it
          can report transactionId with the session's channel, source /
@@ -68,10 +70,14 @@ func runOutcomesFetch(ctx context.Context, e *env) error {
 	since := fs.String("since", "", "window start (inclusive, business time), RFC 3339 or YYYY-MM-DD (UTC); default: until - outcomes.lookback_days")
 	until := fs.String("until", "", "window end (exclusive), RFC 3339 or YYYY-MM-DD (UTC); default: now")
 	format := fs.String("format", "text", "output: text or json")
+	settle := fs.String("settle", "", "look up only orders at least this old, e.g. 24h; 0 looks up every order (default: outcomes.settle)")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
 	opts, err := fetchWindow(*since, *until, *format, fs.Args())
+	if err == nil {
+		opts.Settle, err = parseSettle(*settle)
+	}
 	if err != nil {
 		return usageError{fmt.Errorf("outcomes fetch: %w", err)}
 	}
@@ -90,6 +96,9 @@ func runOutcomesFetch(ctx context.Context, e *env) error {
 	defer pool.Close()
 	o := outcomeOptions(cfg, slog.New(slog.NewTextHandler(e.stderr, nil)), nil)
 	o.Since, o.Until = opts.Since, opts.Until
+	if *settle != "" {
+		o.Settle = opts.Settle
+	}
 	sum, fetchErr := outcomes.Fetch(ctx, pool, src, o)
 	if sum != nil && (fetchErr == nil || sum.Due > 0) {
 		if err := printOutcomeSummary(e.stdout, sum, *format); err != nil {
@@ -153,6 +162,7 @@ func outcomeOptions(cfg *config.Config, logger *slog.Logger, metrics *outcomes.M
 		BatchSize:            o.BatchSize,
 		MinQuota:             o.MinQuotaTokens,
 		FinalAfter:           o.FinalAfter.D(),
+		Settle:               noneIfZero(o.Settle.D()),
 		Logger:               logger,
 		Metrics:              metrics,
 	}
@@ -183,6 +193,9 @@ func printOutcomeSummary(w io.Writer, s *outcomes.Summary, format string) error 
 		fmt.Fprintf(w, ": %s", strings.Join(parts, ", "))
 	}
 	fmt.Fprintln(w)
+	if s.Young > 0 {
+		fmt.Fprintf(w, "not looked up yet, younger than the settle age (GA4 has not processed them): %d %s\n", s.Young, plural(s.Young, "order"))
+	}
 	if s.Left > 0 {
 		fmt.Fprintf(w, "left for the next run: %d orders", s.Left)
 		if len(s.QuotaStopped) > 0 {
