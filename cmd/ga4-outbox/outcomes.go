@@ -18,6 +18,7 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/outcomes"
 	"github.com/ga4-outbox/ga4-outbox/internal/outcomes/dataapi"
+	"github.com/ga4-outbox/ga4-outbox/reconcile"
 )
 
 const (
@@ -271,8 +272,8 @@ func credentialsName(cfg *config.Config) string {
 
 // scheduleOutcomes adds the daily outcome fetch to the run command's jobs
 // when a property id is configured and outcomes.schedule is not off.
-func scheduleOutcomes(ctx context.Context, jobs *jobScheduler, pool *pgxpool.Pool, cfg *config.Config, logger *slog.Logger,
-	metrics *outcomes.Metrics) error {
+func scheduleOutcomes(ctx context.Context, jobs *jobScheduler, j *outcomeJob) error {
+	cfg, logger := j.cfg, j.logger
 	if cfg.Outcomes.Schedule == "off" || len(cfg.OutcomeProperties()) == 0 {
 		logger.Debug("outcome fetch not scheduled", "schedule", cfg.Outcomes.Schedule, "properties", len(cfg.OutcomeProperties()))
 		return nil
@@ -285,30 +286,47 @@ func scheduleOutcomes(ctx context.Context, jobs *jobScheduler, pool *pgxpool.Poo
 			logger.Warn("the outcome fetch will fail until the credentials are fixed", "err", err)
 		}
 	}
-	return jobs.add(ctx, "outcomes.schedule", cfg.Outcomes.Schedule, "outcome fetch", func(ctx context.Context) error {
-		return runOutcomeJob(ctx, pool, cfg, logger, metrics)
-	})
+	return jobs.add(ctx, "outcomes.schedule", cfg.Outcomes.Schedule, "outcome fetch", j.run)
 }
 
-// runOutcomeJob fetches once on the replica that gets the lock and logs
-// the result in one line: Info when it fetched, Debug when another
-// replica holds the lock.
-func runOutcomeJob(ctx context.Context, pool *pgxpool.Pool, cfg *config.Config, logger *slog.Logger, metrics *outcomes.Metrics) error {
-	src, err := newOutcomeSource(ctx, cfg)
+// outcomeJob is run's daily outcome fetch.
+type outcomeJob struct {
+	pool    *pgxpool.Pool
+	cfg     *config.Config
+	logger  *slog.Logger
+	metrics *outcomes.Metrics
+	// report, when set, gets ga4_outbox_report_credited_ratio of the
+	// settled day after each fetch (outcomes_settled.go).
+	report *reconcile.Metrics
+	// now is the clock. Defaults to time.Now.
+	now func() time.Time
+}
+
+// run fetches once on the replica that gets the lock and logs the result
+// in one line: Info when it fetched, Debug when another replica holds the
+// lock. After a fetch it sets the credited ratio of the settled day.
+func (j *outcomeJob) run(ctx context.Context) error {
+	src, err := newOutcomeSource(ctx, j.cfg)
 	if err != nil {
 		return fmt.Errorf("outcome fetch: %w", err)
 	}
-	sum, ran, err := outcomes.FetchLocked(ctx, pool, src, outcomeOptions(cfg, logger, metrics))
+	now := j.now
+	if now == nil {
+		now = time.Now
+	}
+	opts := outcomeOptions(j.cfg, j.logger, j.metrics)
+	opts.Now = now
+	sum, ran, err := outcomes.FetchLocked(ctx, j.pool, src, opts)
 	if !ran && err == nil {
-		logger.Debug("outcome fetch not run here: another replica holds the lock")
+		j.logger.Debug("outcome fetch not run here: another replica holds the lock")
 		return nil
 	}
 	if sum != nil && sum.Due > 0 {
-		logger.Info("outcomes fetched", "looked_up", sum.LookedUp, "due", sum.Due, "final", sum.Final, "left", sum.Left,
-			"by_outcome", sum.ByOutcome, "requests", sum.Requests, "quota_left", sum.QuotaLeft)
+		j.logger.Info("outcomes fetched", "looked_up", sum.LookedUp, "due", sum.Due, "final", sum.Final, "left", sum.Left,
+			"by_outcome", sum.ByOutcome, "requests", sum.Requests, "quota_left", sum.QuotaLeft, "young", sum.Young)
 	}
 	if err != nil {
 		return fmt.Errorf("outcome fetch: %w", err)
 	}
-	return nil
+	return j.observeSettled(ctx, now())
 }
