@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -74,7 +73,8 @@ func demoOutcomeCheck(ctx context.Context, w io.Writer, pool *pgxpool.Pool, want
 		tid, _, _ := strings.Cut(d, ":")
 		ids = append(ids, tid)
 	}
-	return exitError{code: 1, err: errors.New("demo: GA4's outcomes do not match the emulator's rules, first at " + strings.Join(ids, ", "))}
+	return exitError{code: 1, err: fmt.Errorf("demo: GA4's outcomes do not match the emulator's rules for %d %s, first at %s",
+		len(diffs), plural(len(diffs), "order"), strings.Join(ids[:min(len(ids), 3)], ", "))}
 }
 
 // demoOutcomes reads the outcome and channel of every order the import

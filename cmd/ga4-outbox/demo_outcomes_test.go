@@ -80,7 +80,7 @@ func TestDemoOutcomesFollowTheCreditingRules(t *testing.T) {
 	var exit exitError
 	require.True(t, errors.As(err, &exit), "%v", err)
 	require.Equal(t, 1, exit.code)
-	require.ErrorContains(t, err, "demo: GA4's outcomes do not match the emulator's rules, first at "+tid)
+	require.ErrorContains(t, err, "demo: GA4's outcomes do not match the emulator's rules for 1 order, first at "+tid)
 	require.Contains(t, out.String(), "differ from the emulator's rules for 1 of the 250 orders")
 	require.Regexp(t, tid+`: expected credited \(.+\), GA4 says not_set \(\(not set\)\)`, out.String())
 }
