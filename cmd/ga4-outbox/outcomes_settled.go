@@ -26,6 +26,7 @@ func (j *outcomeJob) observeSettled(ctx context.Context, now time.Time) error {
 		return nil
 	}
 	opts := reportOptions(j.cfg)
+	opts.OrdersQuery = "" // only the credited figures are read
 	opts.Since, opts.Until = settledDay(now, j.cfg.Outcomes.FinalAfter.D())
 	opts.Now = func() time.Time { return now }
 	r, err := reconcile.Build(ctx, j.pool, opts)
