@@ -209,8 +209,9 @@ func TestCreditedHeadlineAndFormats(t *testing.T) {
 	require.Contains(t, table, "USD: GA4 reports 459.99 USD for orders we sent at 379.99 USD (3 orders); GA4 reports 1 order in\nanother currency: revenue not compared.")
 }
 
-// TestCreditedMetric: the nightly run exports the credited share per
-// currency as ga4_outbox_report_credited_ratio.
+// TestCreditedMetric: ObserveSettledCredited exports the credited share
+// per currency as ga4_outbox_report_credited_ratio; the nightly run, whose
+// day's outcomes are not final yet, leaves it alone.
 func TestCreditedMetric(t *testing.T) {
 	t.Parallel()
 	pool, dir := nightlySetup(t)
@@ -219,13 +220,21 @@ func TestCreditedMetric(t *testing.T) {
 	res, err := newNightly(pool, dir, m).Run(context.Background(), nightlyNow)
 	require.NoError(t, err)
 	require.True(t, res.Ran)
+	require.Zero(t, testutil.CollectAndCount(m.Collectors()[3]), "not set by the nightly report")
+	require.NotNil(t, res.Report.Credited.Summary[0].CreditedRatio)
+	m.ObserveSettledCredited(res.Report)
 	require.NoError(t, testutil.CollectAndCompare(m.Collectors()[3], strings.NewReader(`
-# HELP ga4_outbox_report_credited_ratio Revenue GA4 credited to a real channel / revenue less consent_denied (the attributable ratio's base), 0-1, in the last report, per currency; no series without outcomes.
+# HELP ga4_outbox_report_credited_ratio `+creditedHelp+`
 # TYPE ga4_outbox_report_credited_ratio gauge
 ga4_outbox_report_credited_ratio{currency="EUR"} 0.7605
 ga4_outbox_report_credited_ratio{currency="USD"} 0
 `)))
 }
+
+// creditedHelp is ga4_outbox_report_credited_ratio's help.
+const creditedHelp = "Revenue GA4 credited to a real channel / revenue less consent_denied and less purchases whose outcome is unknown " +
+	"(the attributable ratio's base), 0-1, per currency, over the most recent day whose outcomes are final " +
+	"(3 to 4 days ago, set after each outcome fetch; not the nightly report's day); no series without outcomes."
 
 // TestCreditedNoRevenueCompared: when GA4 reports a currency's orders
 // only in another currency, no revenue is compared, and the table says so.

@@ -51,5 +51,6 @@ func (m *Metrics) observe(r *Report) {
 		m.atRisk.WithLabelValues(s.Currency).Set(f)
 	}
 	m.lastRun.Set(float64(r.GeneratedAt.UnixNano()) / 1e9)
-	m.observeCredited(r)
+	// Not the credited ratio: the window's outcomes are not final yet
+	// (ObserveSettledCredited).
 }

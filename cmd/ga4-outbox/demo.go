@@ -104,7 +104,8 @@ func demoLoop(ctx context.Context, w io.Writer, dbURL string, opts demo.Options)
 	if err != nil {
 		return err
 	}
-	emuURL, stopEmu, err := startDemoEmulator(demo.Sessions(orders, opts.Seed))
+	sessions := demo.Sessions(orders, opts.Seed)
+	emu, emuURL, stopEmu, err := startDemoEmulator(sessions)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -127,28 +128,31 @@ func demoLoop(ctx context.Context, w io.Writer, dbURL string, opts demo.Options)
 	if err := demoCheck(w, want, r, len(orders)); err != nil {
 		return err
 	}
-	return demoRefundCheck(w, wantRefunds, r)
+	if err := demoRefundCheck(w, wantRefunds, r); err != nil {
+		return err
+	}
+	return demoOutcomeCheck(ctx, w, pool, demo.ExpectedOutcomes(orders, sessions, emu.ReportLoses))
 }
 
 // startDemoEmulator serves the emulator, its Data API answering for
 // demoPropertyID with the sessions' channels seeded.
-func startDemoEmulator(sessions map[string]ga4test.Channel) (string, func(), error) {
+func startDemoEmulator(sessions map[string]ga4test.Channel) (*ga4test.Server, string, func(), error) {
 	emu, err := ga4test.NewServer(&ga4test.Options{Secrets: map[string][]string{demoMeasurementID: {demoAPISecret}},
 		Properties: map[string][]string{demoPropertyID: {demoMeasurementID}}, Currency: "EUR",
 		Faults: ga4test.Faults{ReportLoseShare: demoLoseShare}})
 	if err != nil {
-		return "", nil, err
+		return nil, "", nil, err
 	}
 	if err := emu.SeedSessions(sessions); err != nil {
-		return "", nil, err
+		return nil, "", nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, fmt.Errorf("start the emulator: %w", err)
+		return nil, "", nil, fmt.Errorf("start the emulator: %w", err)
 	}
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+	return emu, "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
 // demoDeliver drains the outbox into the emulator with a progress display.

@@ -18,10 +18,11 @@ import (
 	"github.com/ga4-outbox/ga4-outbox/internal/dbconn"
 	"github.com/ga4-outbox/ga4-outbox/internal/outcomes"
 	"github.com/ga4-outbox/ga4-outbox/internal/outcomes/dataapi"
+	"github.com/ga4-outbox/ga4-outbox/reconcile"
 )
 
 const (
-	fetchFlagsUsage = "[--since T] [--until T] [--format text|json]"
+	fetchFlagsUsage = "[--since T] [--until T] [--settle D] [--format text|json]"
 	outcomesUsage   = "fetch " + fetchFlagsUsage + "\n       ga4-outbox outcomes check\n\n" + outcomesHelp
 )
 
@@ -31,8 +32,10 @@ Data API (docs/OUTCOMES.md).
   fetch  looks up the purchases of [since, until) whose outcome is missing
          or still provisional and stores it in ga4_outbox.outcomes. T is
          RFC 3339 or a UTC date; the default window is the last
-         outcomes.lookback_days days. Prints orders looked up, per outcome,
-         and the quota left. A spent quota stops the fetch early: what was
+         outcomes.lookback_days days. Orders younger than outcomes.settle
+         (24h; --settle overrides, 0: any age) are left for later: GA4
+         has not processed them yet. Prints orders looked up, per
+         outcome, and the quota left. A spent quota stops the fetch early: what was
          fetched is kept, the next fetch resumes (exit 0).
   check  loads the credentials, reaches each property and checks that it
          can report transactionId with the session's channel, source /
@@ -68,10 +71,14 @@ func runOutcomesFetch(ctx context.Context, e *env) error {
 	since := fs.String("since", "", "window start (inclusive, business time), RFC 3339 or YYYY-MM-DD (UTC); default: until - outcomes.lookback_days")
 	until := fs.String("until", "", "window end (exclusive), RFC 3339 or YYYY-MM-DD (UTC); default: now")
 	format := fs.String("format", "text", "output: text or json")
+	settle := fs.String("settle", "", "look up only orders at least this old, e.g. 24h; 0 looks up every order (default: outcomes.settle)")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
 	opts, err := fetchWindow(*since, *until, *format, fs.Args())
+	if err == nil {
+		opts.Settle, err = parseSettle(*settle)
+	}
 	if err != nil {
 		return usageError{fmt.Errorf("outcomes fetch: %w", err)}
 	}
@@ -90,6 +97,9 @@ func runOutcomesFetch(ctx context.Context, e *env) error {
 	defer pool.Close()
 	o := outcomeOptions(cfg, slog.New(slog.NewTextHandler(e.stderr, nil)), nil)
 	o.Since, o.Until = opts.Since, opts.Until
+	if *settle != "" {
+		o.Settle = opts.Settle
+	}
 	sum, fetchErr := outcomes.Fetch(ctx, pool, src, o)
 	if sum != nil && (fetchErr == nil || sum.Due > 0) {
 		if err := printOutcomeSummary(e.stdout, sum, *format); err != nil {
@@ -153,6 +163,7 @@ func outcomeOptions(cfg *config.Config, logger *slog.Logger, metrics *outcomes.M
 		BatchSize:            o.BatchSize,
 		MinQuota:             o.MinQuotaTokens,
 		FinalAfter:           o.FinalAfter.D(),
+		Settle:               noneIfZero(o.Settle.D()),
 		Logger:               logger,
 		Metrics:              metrics,
 	}
@@ -183,6 +194,9 @@ func printOutcomeSummary(w io.Writer, s *outcomes.Summary, format string) error 
 		fmt.Fprintf(w, ": %s", strings.Join(parts, ", "))
 	}
 	fmt.Fprintln(w)
+	if s.Young > 0 {
+		fmt.Fprintf(w, "not looked up yet, younger than the settle age (GA4 has not processed them): %d %s\n", s.Young, plural(s.Young, "order"))
+	}
 	if s.Left > 0 {
 		fmt.Fprintf(w, "left for the next run: %d orders", s.Left)
 		if len(s.QuotaStopped) > 0 {
@@ -258,8 +272,8 @@ func credentialsName(cfg *config.Config) string {
 
 // scheduleOutcomes adds the daily outcome fetch to the run command's jobs
 // when a property id is configured and outcomes.schedule is not off.
-func scheduleOutcomes(ctx context.Context, jobs *jobScheduler, pool *pgxpool.Pool, cfg *config.Config, logger *slog.Logger,
-	metrics *outcomes.Metrics) error {
+func scheduleOutcomes(ctx context.Context, jobs *jobScheduler, j *outcomeJob) error {
+	cfg, logger := j.cfg, j.logger
 	if cfg.Outcomes.Schedule == "off" || len(cfg.OutcomeProperties()) == 0 {
 		logger.Debug("outcome fetch not scheduled", "schedule", cfg.Outcomes.Schedule, "properties", len(cfg.OutcomeProperties()))
 		return nil
@@ -272,30 +286,47 @@ func scheduleOutcomes(ctx context.Context, jobs *jobScheduler, pool *pgxpool.Poo
 			logger.Warn("the outcome fetch will fail until the credentials are fixed", "err", err)
 		}
 	}
-	return jobs.add(ctx, "outcomes.schedule", cfg.Outcomes.Schedule, "outcome fetch", func(ctx context.Context) error {
-		return runOutcomeJob(ctx, pool, cfg, logger, metrics)
-	})
+	return jobs.add(ctx, "outcomes.schedule", cfg.Outcomes.Schedule, "outcome fetch", j.run)
 }
 
-// runOutcomeJob fetches once on the replica that gets the lock and logs
-// the result in one line: Info when it fetched, Debug when another
-// replica holds the lock.
-func runOutcomeJob(ctx context.Context, pool *pgxpool.Pool, cfg *config.Config, logger *slog.Logger, metrics *outcomes.Metrics) error {
-	src, err := newOutcomeSource(ctx, cfg)
+// outcomeJob is run's daily outcome fetch.
+type outcomeJob struct {
+	pool    *pgxpool.Pool
+	cfg     *config.Config
+	logger  *slog.Logger
+	metrics *outcomes.Metrics
+	// report, when set, gets ga4_outbox_report_credited_ratio of the
+	// settled day after each fetch (outcomes_settled.go).
+	report *reconcile.Metrics
+	// now is the clock. Defaults to time.Now.
+	now func() time.Time
+}
+
+// run fetches once on the replica that gets the lock and logs the result
+// in one line: Info when it fetched, Debug when another replica holds the
+// lock. After a fetch it sets the credited ratio of the settled day.
+func (j *outcomeJob) run(ctx context.Context) error {
+	src, err := newOutcomeSource(ctx, j.cfg)
 	if err != nil {
 		return fmt.Errorf("outcome fetch: %w", err)
 	}
-	sum, ran, err := outcomes.FetchLocked(ctx, pool, src, outcomeOptions(cfg, logger, metrics))
+	now := j.now
+	if now == nil {
+		now = time.Now
+	}
+	opts := outcomeOptions(j.cfg, j.logger, j.metrics)
+	opts.Now = now
+	sum, ran, err := outcomes.FetchLocked(ctx, j.pool, src, opts)
 	if !ran && err == nil {
-		logger.Debug("outcome fetch not run here: another replica holds the lock")
+		j.logger.Debug("outcome fetch not run here: another replica holds the lock")
 		return nil
 	}
 	if sum != nil && sum.Due > 0 {
-		logger.Info("outcomes fetched", "looked_up", sum.LookedUp, "due", sum.Due, "final", sum.Final, "left", sum.Left,
-			"by_outcome", sum.ByOutcome, "requests", sum.Requests, "quota_left", sum.QuotaLeft)
+		j.logger.Info("outcomes fetched", "looked_up", sum.LookedUp, "due", sum.Due, "final", sum.Final, "left", sum.Left,
+			"by_outcome", sum.ByOutcome, "requests", sum.Requests, "quota_left", sum.QuotaLeft, "young", sum.Young)
 	}
 	if err != nil {
 		return fmt.Errorf("outcome fetch: %w", err)
 	}
-	return nil
+	return j.observeSettled(ctx, now())
 }

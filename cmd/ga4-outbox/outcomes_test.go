@@ -135,21 +135,22 @@ func TestOutcomeJobFromConfig(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	metrics := outcomes.NewMetrics()
-	require.NoError(t, runOutcomeJob(ctx, pool, cfg, logger, metrics))
+	job := &outcomeJob{pool: pool, cfg: cfg, logger: logger, metrics: metrics}
+	require.NoError(t, job.run(ctx))
 	require.Contains(t, logs.String(), `"msg":"outcomes fetched","looked_up":1`)
 	require.Len(t, fake.Requests(), 1)
 
 	cfg.GA4.PropertyID = ""
 	jobs := newJobScheduler(logger)
-	require.NoError(t, scheduleOutcomes(ctx, jobs, pool, cfg, logger, metrics))
+	require.NoError(t, scheduleOutcomes(ctx, jobs, job))
 	require.Empty(t, jobs.c.Entries(), "no property id: no job")
 	cfg.GA4.PropertyID = "1001"
-	require.NoError(t, scheduleOutcomes(ctx, jobs, pool, cfg, logger, metrics))
+	require.NoError(t, scheduleOutcomes(ctx, jobs, job))
 	require.Len(t, jobs.c.Entries(), 1)
 	require.NotContains(t, logs.String(), "will fail")
 
 	cfg.Outcomes.CredentialsFile = filepath.Join(t.TempDir(), "gone.json")
-	require.NoError(t, scheduleOutcomes(ctx, newJobScheduler(logger), pool, cfg, logger, metrics))
+	require.NoError(t, scheduleOutcomes(ctx, newJobScheduler(logger), job))
 	require.Contains(t, logs.String(), `"msg":"the outcome fetch will fail until the credentials are fixed"`)
 	require.Contains(t, logs.String(), "gone.json: cannot read")
 }

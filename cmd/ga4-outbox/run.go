@@ -108,7 +108,8 @@ func runSidecar(ctx context.Context, cfg *config.Config, logger *slog.Logger) er
 	}
 	outcomeMetrics := outcomes.NewMetrics()
 	reg.MustRegister(outcomeMetrics.Collectors()...)
-	if err := scheduleOutcomes(ctx, jobs, pool, cfg, logger, outcomeMetrics); err != nil {
+	job := &outcomeJob{pool: pool, cfg: cfg, logger: logger, metrics: outcomeMetrics, report: reportMetrics}
+	if err := scheduleOutcomes(ctx, jobs, job); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	logger.Info("sidecar started", "measurement_id", cfg.GA4.MeasurementID, "listen", cfg.Poller.ListenEnabled(),

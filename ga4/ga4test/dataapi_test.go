@@ -328,6 +328,9 @@ func TestDataAPIFaults(t *testing.T) {
 		first := ids(runReport(t, svc, "123", outcomeRequest()))
 		require.Equal(t, first, ids(runReport(t, svc, "123", outcomeRequest())))
 		require.InDelta(t, 160, len(first), 20, "about 80 %% found")
+		for _, tid := range tids {
+			require.Equal(t, !first[tid], emu.ReportLoses(tid), "ReportLoses says in advance which are lost: %s", tid)
+		}
 		f.ReportLoseShare = 0
 		require.NoError(t, emu.SetFaults(f))
 		require.Len(t, ids(runReport(t, svc, "123", outcomeRequest())), 200)

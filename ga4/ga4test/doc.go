@@ -115,8 +115,9 @@
 // PERMISSION_DENIED. A measurement id in the path answers 400.
 //
 // Faults (Faults.Report*): ReportLoseShare leaves a share of purchases out
-// (not found), ReportOtherShare folds a share into one "(other)" row and
-// sets dataLossFromOtherRow, both chosen by hashing the transaction id with
+// (not found; Server.ReportLoses says which in advance),
+// ReportOtherShare folds a share into one "(other)" row and sets
+// dataLossFromOtherRow, both chosen by hashing the transaction id with
 // Options.Seed, so every request and every run agree; ReportThresholding
 // sets subjectToThresholding; ReportNext429 answers the next N requests
 // 429 RESOURCE_EXHAUSTED. Every runReport spends 10 core tokens of

@@ -61,3 +61,24 @@ func ExampleServer_SeedSession() {
 	// ORD-1 | Email | newsletter / email | 30.03
 	// ORD-2 | Unassigned | (not set) | 30.03
 }
+
+// ReportLoses tells in advance which purchases the Data API's lost share
+// (Faults.ReportLoseShare) leaves out of every answer: the same ids at
+// every request and every run of a seed.
+func ExampleServer_ReportLoses() {
+	emu, err := ga4test.NewServer(&ga4test.Options{Seed: 3, Faults: ga4test.Faults{ReportLoseShare: 0.5}})
+	if err != nil {
+		panic(err)
+	}
+	for i := 1; i <= 6; i++ {
+		tid := fmt.Sprintf("ORD-%d", i)
+		fmt.Println(tid, "lost:", emu.ReportLoses(tid))
+	}
+	// Output:
+	// ORD-1 lost: false
+	// ORD-2 lost: true
+	// ORD-3 lost: false
+	// ORD-4 lost: false
+	// ORD-5 lost: true
+	// ORD-6 lost: false
+}

@@ -36,11 +36,16 @@ type Outcomes struct {
 	// FinalAfter is the order age at which an outcome is final (GA4's data
 	// changes for 24-48 h). Defaults to 72h.
 	FinalAfter Duration `yaml:"final_after"`
+	// Settle is the age an order must reach before it is looked up at all:
+	// GA4's daily data is about 12 h late, so a younger order would be
+	// stored as not found only because GA4 has not processed it yet.
+	// Defaults to 24h; 0 looks up orders of any age (an emulator).
+	Settle Duration `yaml:"settle"`
 }
 
 func defaultOutcomes() Outcomes {
 	return Outcomes{Schedule: "CRON_TZ=UTC 0 3 * * *", LookbackDays: 7, BatchSize: 500, MinQuotaTokens: 1000,
-		FinalAfter: Duration(72 * time.Hour)}
+		FinalAfter: Duration(72 * time.Hour), Settle: Duration(24 * time.Hour)}
 }
 
 var propertyIDRe = regexp.MustCompile(`^[0-9]{1,20}$`)
@@ -68,6 +73,7 @@ func (c *Config) validateOutcomes() []error {
 	check(o.BatchSize > 0 && o.BatchSize <= 10000, "outcomes.batch_size", "must be between 1 and 10000")
 	check(o.MinQuotaTokens >= 0, "outcomes.min_quota_tokens", "must not be negative")
 	check(o.FinalAfter > 0, "outcomes.final_after", "must be positive")
+	check(o.Settle >= 0 && o.Settle < o.FinalAfter, "outcomes.settle", "must be between 0 and outcomes.final_after (excluded)")
 	return errs
 }
 

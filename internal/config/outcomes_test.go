@@ -43,6 +43,8 @@ func TestOutcomesBadInput(t *testing.T) {
 		"outcomes: {batch_size: 20000}":       "config: outcomes.batch_size: must be between 1 and 10000",
 		"outcomes: {min_quota_tokens: -1}":    "config: outcomes.min_quota_tokens: must not be negative",
 		"outcomes: {final_after: 0s}":         "config: outcomes.final_after: must be positive",
+		"outcomes: {settle: -1h}":             "config: outcomes.settle: must be between 0 and outcomes.final_after (excluded)",
+		"outcomes: {settle: 72h}":             "config: outcomes.settle: must be between 0 and outcomes.final_after (excluded)",
 		"outcomes: {endpoint: 'ftp://x'}":     `config: outcomes.endpoint: "ftp://x": must be an http(s) base URL`,
 		"outcomes: {credentials_fle: x.json}": "config: outcomes.credentials_fle: unknown key (line 1); did you mean outcomes.credentials_file?",
 	} {

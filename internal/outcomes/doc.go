@@ -23,7 +23,8 @@
 // # Fetching
 //
 // Fetch selects the purchases of a window whose outcome is missing or
-// provisional, sent or not, asks the Source per property and day in lists
+// provisional, sent or not, at least Options.Settle (24 h) old, since
+// GA4's daily data is about 12 h late, asks the Source per property and day in lists
 // of bounded size, and upserts each answer's outcomes in one statement:
 //
 //	sum, err := outcomes.Fetch(ctx, pool, src, outcomes.Options{

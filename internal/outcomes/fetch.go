@@ -58,6 +58,14 @@ type Options struct {
 	// FinalAfter is the order age at which an outcome is final. Defaults
 	// to 72h.
 	FinalAfter time.Duration
+	// Settle is the age an order must reach before it is looked up:
+	// GA4's daily data is about 12 h late (docs/OUTCOMES.md), so a
+	// younger order would be stored as not_found only because GA4 has
+	// not processed it yet. Younger orders of the window are counted in
+	// Summary.Young and left for a later run. Defaults to 24h
+	// (DefaultSettle); negative looks up orders of any age (an emulator
+	// that reports at once).
+	Settle time.Duration
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 	// Logger receives a warning per property stopped early and one line
@@ -83,6 +91,7 @@ func (o *Options) withDefaults() Options {
 		d.MinQuota = DefaultMinQuota
 	}
 	d.FinalAfter = cmp.Or(d.FinalAfter, DefaultFinalAfter)
+	d.Settle = cmp.Or(d.Settle, DefaultSettle)
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -94,13 +103,16 @@ type Summary struct {
 	Since time.Time `json:"since"`
 	Until time.Time `json:"until"`
 	// Due counts the purchases whose outcome was missing or provisional,
-	// of properties with a property id.
+	// of properties with a property id, old enough to look up.
 	Due int `json:"due"`
 	// LookedUp counts the orders GA4 was asked about and whose outcome was
 	// stored; ByOutcome splits them, Final of them are final.
 	LookedUp  int             `json:"looked_up"`
 	ByOutcome map[Outcome]int `json:"by_outcome"`
 	Final     int             `json:"final"`
+	// Young counts the window's purchases younger than Options.Settle:
+	// not looked up, GA4 has not processed them yet.
+	Young int `json:"young"`
 	// Left counts the due orders not looked up (quota spent or an error):
 	// the next run picks them again.
 	Left int `json:"left"`
@@ -184,6 +196,7 @@ func loadDue(ctx context.Context, db DB, o *Options, sum *Summary) ([]due, error
 	}
 	defer rows.Close()
 	var out []due
+	settled := o.Now().Add(-o.Settle) // orders after it are too young
 	for rows.Next() {
 		var d due
 		var pid, mid *string
@@ -195,6 +208,10 @@ func loadDue(ctx context.Context, db DB, o *Options, sum *Summary) ([]due, error
 		}
 		if pid == nil {
 			sum.NoPropertyID[d.measurementID]++
+			continue
+		}
+		if o.Settle > 0 && d.order.OrderedAt.After(settled) {
+			sum.Young++
 			continue
 		}
 		d.propertyID = *pid

@@ -38,6 +38,11 @@ var Outcomes = []Outcome{Credited, Direct, Unassigned, NotSet, Duplicate, NotFou
 // final: GA4's data changes for 24 to 48 hours after an event.
 const DefaultFinalAfter = 72 * time.Hour
 
+// DefaultSettle is how old an order must be before it is looked up at
+// all: GA4's daily data is about 12 h late, so a younger order may not be
+// processed yet and would look not found.
+const DefaultSettle = 24 * time.Hour
+
 // Query asks a Source about some transaction ids of one property.
 type Query struct {
 	// PropertyID is the numeric GA4 property id (not the G- measurement id).
