@@ -1,0 +1,17 @@
+-- ga4-outbox schema, version 14: room on each page for the claim's row
+-- version (docs/PERFORMANCE.md, "Claims when vacuum is held back").
+--
+-- A claim changes only columns no index reads (lease_owner, lease_token,
+-- attempts, next_attempt_at, updated_at), so PostgreSQL can write its new
+-- row version as a heap-only tuple (HOT), with no new index entry, when the
+-- row's page has room for it. Filled to 100 % (the default), pages never
+-- have that room: every claim wrote an entry in each of the table's
+-- indexes, and left one more dead entry at the head of the claim index for
+-- as long as vacuum is held back. At 50 % a page keeps room for one more
+-- version of each of its rows: a 500-row claim takes 14 - 19 ms instead of
+-- 26 - 29 ms, and a drain goes about 30 % faster, for pages twice as
+-- sparse.
+--
+-- Only pages written from now on are filled to 50 %. SHARE UPDATE
+-- EXCLUSIVE for a catalogue change: instant, reads and writes go on.
+ALTER TABLE ga4_outbox.events SET (fillfactor = 50);
