@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func TestReadmeShowsTheDemosHeadline(t *testing.T) {
 
 	admin := pgtest.ServerURL(t)
 	name := "ga4o_readme_test_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
-	t.Cleanup(func() { _ = demo.DropDatabase(t.Context(), admin, name) })
+	t.Cleanup(func() { _ = demo.DropDatabase(context.Background(), admin, name) })
 	r := runCmd(t, map[string]string{"DATABASE_URL": admin}, "demo", "--database", name)
 	require.Equal(t, 0, r.code, "%s\n%s", r.stderr, r.stdout)
 	for _, line := range strings.Split(strings.TrimRight(excerpt, "\n"), "\n") {
