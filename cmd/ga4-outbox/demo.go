@@ -75,7 +75,7 @@ func runDemo(ctx context.Context, e *env) error {
 		fmt.Fprintf(e.stdout, "\nDone in %s. The throwaway PostgreSQL is removed now; run one to keep the data and explore it.\n", took)
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "\nDone in %s. Explore: DATABASE_URL=%s ga4-outbox status\n", took, redactURL(dbURL))
+	fmt.Fprintf(e.stdout, "\nDone in %s. Explore:\n  DATABASE_URL=%s ga4-outbox status\n", took, redactURL(dbURL))
 	return nil
 }
 
@@ -99,7 +99,7 @@ func demoLoop(ctx context.Context, w io.Writer, dbURL string, opts demo.Options)
 	if err := demo.Enqueue(ctx, pool, orders); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	fmt.Fprintf(w, "Enqueued %d orders (seed %d) from web_checkout, payment_webhook, mobile_app and bank_transfer.\n", len(orders), opts.Seed)
+	fmt.Fprintf(w, "Enqueued %d orders (seed %d) from web_checkout, payment_webhook, mobile_app\n  and bank_transfer.\n", len(orders), opts.Seed)
 	wantRefunds, nRefunds, err := demoRefunds(ctx, w, pool, orders, opts)
 	if err != nil {
 		return err

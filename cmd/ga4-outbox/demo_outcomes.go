@@ -62,7 +62,7 @@ func demoOutcomeCheck(ctx context.Context, w io.Writer, pool *pgxpool.Pool, want
 	diffs := demo.CheckOutcomes(want, got)
 	if len(diffs) == 0 {
 		n := demo.CountOutcomes(want)
-		fmt.Fprintf(w, "Check: GA4's outcomes match the emulator's rules for the %d orders (%d credited, %d direct, %d unassigned, %d not found).\n",
+		fmt.Fprintf(w, "Check: GA4's outcomes match the emulator's rules for the %d orders\n  (%d credited, %d direct, %d unassigned, %d not found).\n",
 			len(want), n[reconcile.OutcomeCredited], n[reconcile.OutcomeDirect], n[reconcile.OutcomeUnassigned], n[reconcile.OutcomeNotFound])
 		return nil
 	}

@@ -40,7 +40,7 @@ func TestDemoReportMatchesGeneratedOrders(t *testing.T) {
 		require.Contains(t, r.stdout, fmt.Sprintf("progress: %d/%[1]d rows done", 300+len(refunds)), "plain progress lines when not a terminal")
 		require.Contains(t, r.stdout, fmt.Sprintf("Check: the refunds section matches the %d generated refunds", len(refunds)))
 		require.Contains(t, r.stdout, "Credited in GA4, our label before the send x GA4's outcome")
-		require.Regexp(t, `Check: GA4's outcomes match the emulator's rules for the 300 orders \(\d+ credited, \d+ direct, \d+ unassigned, \d+ not found\)`, r.stdout)
+		require.Regexp(t, `Check: GA4's outcomes match the emulator's rules for the 300 orders\n  \(\d+ credited, \d+ direct, \d+ unassigned, \d+ not found\)`, r.stdout)
 		if run == 2 {
 			t.Log("\n" + r.stdout)
 			checkPrintedTotals(t, r.stdout)

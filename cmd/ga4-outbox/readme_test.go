@@ -46,3 +46,21 @@ func TestReadmeShowsTheDemosHeadline(t *testing.T) {
 		require.Contains(t, r.stdout, line+"\n", "README.md's demo headline line is not in the demo's output")
 	}
 }
+
+// TestDemoFitsATerminal: no line of the demo's output is wider than the
+// 100 columns its report is laid out for, but the one that names the
+// database URL (which cannot be wrapped).
+func TestDemoFitsATerminal(t *testing.T) {
+	t.Parallel()
+	admin := pgtest.ServerURL(t)
+	name := "ga4o_width_test_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	t.Cleanup(func() { _ = demo.DropDatabase(context.Background(), admin, name) })
+	r := runCmd(t, map[string]string{"DATABASE_URL": admin}, "demo", "--orders", "200", "--database", name)
+	require.Equal(t, 0, r.code, "%s\n%s", r.stderr, r.stdout)
+	for i, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, "DATABASE_URL=") {
+			continue
+		}
+		require.LessOrEqual(t, len([]rune(line)), 100, "demo output line %d is too wide:\n%s", i+1, line)
+	}
+}
