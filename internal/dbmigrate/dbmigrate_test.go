@@ -23,6 +23,18 @@ func connect(t *testing.T, url string) *pgx.Conn {
 	return conn
 }
 
+// emptyMigrator is a migrator of a new empty database and a connection to
+// it; both close when the test ends.
+func emptyMigrator(t *testing.T) (*pgx.Conn, *dbmigrate.Migrator) {
+	t.Helper()
+	url := pgtest.EmptyURL(t)
+	conn := connect(t, url)
+	m, err := dbmigrate.New(context.Background(), url)
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	return conn, m
+}
+
 func tableExists(t *testing.T, conn *pgx.Conn, name string) bool {
 	t.Helper()
 	var ok bool
@@ -32,11 +44,7 @@ func tableExists(t *testing.T, conn *pgx.Conn, name string) bool {
 
 func TestUpDownUp(t *testing.T) {
 	t.Parallel()
-	url := pgtest.EmptyURL(t)
-	conn := connect(t, url)
-	m, err := dbmigrate.New(context.Background(), url)
-	require.NoError(t, err)
-	defer m.Close()
+	conn, m := emptyMigrator(t)
 
 	v, dirty, err := m.Version()
 	require.NoError(t, err)
@@ -249,11 +257,7 @@ func TestNotifyGate(t *testing.T) {
 func TestErrorIndexMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.EmptyURL(t)
-	conn := connect(t, url)
-	m, err := dbmigrate.New(ctx, url)
-	require.NoError(t, err)
-	defer m.Close()
+	conn, m := emptyMigrator(t)
 	require.NoError(t, m.Steps(3)) // 000001, 000003, 000004
 	v, _, err := m.Version()
 	require.NoError(t, err)

@@ -5,9 +5,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/ga4-outbox/ga4-outbox/internal/dbmigrate"
-	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
 )
 
 // TestFillfactorMigration: version 14 leaves half of each new page of the
@@ -16,11 +13,7 @@ import (
 func TestFillfactorMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.EmptyURL(t)
-	conn := connect(t, url)
-	m, err := dbmigrate.New(ctx, url)
-	require.NoError(t, err)
-	defer m.Close()
+	conn, m := emptyMigrator(t)
 	options := func() []string {
 		t.Helper()
 		var opts []string

@@ -5,9 +5,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/ga4-outbox/ga4-outbox/internal/dbmigrate"
-	"github.com/ga4-outbox/ga4-outbox/internal/pgtest"
 )
 
 // TestIDsRecoveryMigration: version 10 renames the stored reasons of the
@@ -18,11 +15,7 @@ import (
 func TestIDsRecoveryMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.EmptyURL(t)
-	conn := connect(t, url)
-	m, err := dbmigrate.New(ctx, url)
-	require.NoError(t, err)
-	defer m.Close()
+	conn, m := emptyMigrator(t)
 	require.NoError(t, m.Steps(8)) // 000001, 000003 ... 000009
 	v, _, err := m.Version()
 	require.NoError(t, err)

@@ -32,11 +32,8 @@ ON CONFLICT DO NOTHING`
 func TestRefundsMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.EmptyURL(t)
-	conn := connect(t, url)
-	m, err := dbmigrate.New(ctx, url)
-	require.NoError(t, err)
-	defer m.Close()
+	conn, m := emptyMigrator(t)
+	var err error
 	require.NoError(t, m.Steps(10)) // 000001, 000003 ... 000011
 	requireVersion(t, m, 11)
 
@@ -144,11 +141,8 @@ func dedupIndexes(t *testing.T, conn *pgx.Conn) map[string]bool {
 func TestRefundsMigrationStepsRepeat(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.EmptyURL(t)
-	conn := connect(t, url)
-	m, err := dbmigrate.New(ctx, url)
-	require.NoError(t, err)
-	defer m.Close()
+	conn, m := emptyMigrator(t)
+	var err error
 	require.NoError(t, m.Steps(11)) // 000001, 000003 ... 000012
 	_, err = conn.Exec(ctx, insertV12, "refund", "P-1", "re_1", "1.00")
 	require.NoError(t, err)
