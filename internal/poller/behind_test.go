@@ -8,12 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/poller"
+	"github.com/ga4-outbox/ga4-outbox/outbox"
 )
 
 // behindSetup is cursorSetup with 30 more rows (T-31..T-60, later
-// deadlines) and a poller that has made its second head claim from an
-// active cursor (the first that records the row counts): T-1..T-20 are
-// delivered, the cursor is after T-20.
+// deadlines) and a poller that has claimed from the head once and from its
+// cursor after a check once: T-1..T-20 are delivered, the cursor is after
+// T-20.
 func behindSetup(t *testing.T) (*bundle, *poller.Poller, func(time.Duration)) {
 	t.Helper()
 	b, p, advance := cursorSetup(t)
@@ -25,7 +26,7 @@ func behindSetup(t *testing.T) (*bundle, *poller.Poller, func(time.Duration)) {
 	claimMark(t, b, p, "T-1")
 	advance(rewindMax + time.Second)
 	claimMark(t, b, p, "T-11")
-	require.EqualValues(t, 2, p.HeadClaims(), "both from the head: the first, and the periodic one")
+	require.EqualValues(t, 1, p.HeadClaims(), "the check found nothing behind the cursor")
 	return b, p, advance
 }
 
@@ -41,10 +42,12 @@ func claimMark(t *testing.T, b *bundle, p *poller.Poller, first string) {
 	require.NoError(t, err)
 }
 
-// TestCursorPutsOffHeadClaims: the periodic head claim is put off while
-// the row counts show that no row can be behind the cursor, and happens
-// when one can, or rewindCleanMax (5 minutes) after the last.
-func TestCursorPutsOffHeadClaims(t *testing.T) {
+// TestCursorChecksInsteadOfHeadClaims: the claim cursor's checks
+// (cursor.go, behind.go) find the rows that became claimable before the
+// cursor through the primary key, and the claim goes back to the head only
+// when a check cannot vouch for the rows it did not read, or
+// rewindCleanMax (5 minutes) after the last head claim.
+func TestCursorChecksInsteadOfHeadClaims(t *testing.T) {
 	t.Parallel()
 
 	t.Run("NothingBehind", func(t *testing.T) {
@@ -54,17 +57,94 @@ func TestCursorPutsOffHeadClaims(t *testing.T) {
 		claimMark(t, b, p, "T-21")
 		advance(rewindMax + time.Second)
 		claimMark(t, b, p, "T-31")
-		require.EqualValues(t, 2, p.HeadClaims(), "no head claim: no row arrived, no other lease")
+		require.EqualValues(t, 1, p.HeadClaims(), "no head claim: no row arrived, no other lease")
 	})
 
-	t.Run("RowEnqueued", func(t *testing.T) {
+	t.Run("RowEnqueuedBehind", func(t *testing.T) {
 		t.Parallel()
 		b, p, advance := behindSetup(t)
 		b.enqueue(t, sessionConversion("T-urgent", time.Now(), 23*time.Hour))
-		advance(rewindMax + time.Second)
+		advance(time.Second)
 		_, ids := claimTx(t, b, p)
-		require.Contains(t, ids, "T-urgent")
-		require.EqualValues(t, 3, p.HeadClaims())
+		require.Contains(t, ids, "T-urgent", "its deadline sorts before the cursor")
+		require.Len(t, ids, 10)
+		require.EqualValues(t, 1, p.HeadClaims(), "read by its id")
+	})
+
+	t.Run("RowEnqueuedAfterCursor", func(t *testing.T) {
+		t.Parallel()
+		b, p, advance := behindSetup(t)
+		// A session that started two minutes ago: its deadline sorts after
+		// T-30's and before T-31's, after the cursor.
+		b.enqueue(t, sessionConversion("T-new", time.Now(), 2*time.Minute))
+		advance(rewindMax + time.Second)
+		claimMark(t, b, p, "T-21")
+		_, ids := claimTx(t, b, p)
+		require.Contains(t, ids, "T-new", "claimed after T-30, in deadline order")
+		require.NotContains(t, ids, "T-40")
+		require.EqualValues(t, 1, p.HeadClaims())
+	})
+
+	t.Run("RowWithoutDeadline", func(t *testing.T) {
+		t.Parallel()
+		b, p, advance := behindSetup(t)
+		b.enqueue(t, sessionConversion("T-nosession", time.Now(), 0))
+		for _, first := range []string{"T-21", "T-31", "T-41", "T-51"} {
+			advance(time.Second)
+			claimMark(t, b, p, first)
+		}
+		advance(time.Second)
+		_, ids := claimTx(t, b, p)
+		require.Equal(t, []string{"T-nosession"}, ids, "rows without a deadline come after every dated row")
+		require.EqualValues(t, 1, p.HeadClaims())
+	})
+
+	t.Run("RowCommittedLate", func(t *testing.T) {
+		t.Parallel()
+		b, p, advance := cursorSetup(t)
+		ctx := context.Background()
+		claimMark(t, b, p, "T-1")
+		// T-late takes its id before T-later and commits after checks saw
+		// T-later, within commitLag: the next check still reads its id.
+		tx, err := b.pool.Begin(ctx)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback(ctx) }()
+		_, err = outbox.Enqueue(ctx, tx, sessionConversion("T-late", time.Now(), 23*time.Hour))
+		require.NoError(t, err)
+		b.enqueue(t, sessionConversion("T-later", time.Now(), 2*time.Minute))
+		advance(time.Second)
+		claimMark(t, b, p, "T-11") // a check sees T-later
+		advance(time.Second)
+		claimMark(t, b, p, "T-21") // a check, less than commitLag later
+		require.NoError(t, tx.Commit(ctx))
+		advance(time.Second)
+		_, ids := claimTx(t, b, p)
+		require.Contains(t, ids, "T-late", "its deadline is the nearest")
+		require.EqualValues(t, 1, p.HeadClaims(), "read by its id")
+	})
+
+	t.Run("RowCommittedAfterCommitLag", func(t *testing.T) {
+		t.Parallel()
+		b, p, advance := cursorSetup(t)
+		ctx := context.Background()
+		claimMark(t, b, p, "T-1")
+		// T-late commits after a check vouched for the ids up to T-later's
+		// (seen commitLag before): only the arrived sum shows it.
+		tx, err := b.pool.Begin(ctx)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback(ctx) }()
+		_, err = outbox.Enqueue(ctx, tx, sessionConversion("T-late", time.Now(), 23*time.Hour))
+		require.NoError(t, err)
+		b.enqueue(t, sessionConversion("T-later", time.Now(), 2*time.Minute))
+		advance(time.Second)
+		claimMark(t, b, p, "T-11") // a check sees T-later
+		advance(6 * time.Second)
+		claimMark(t, b, p, "T-21") // a check vouches for it
+		require.NoError(t, tx.Commit(ctx))
+		advance(time.Second)
+		_, ids := claimTx(t, b, p)
+		require.Contains(t, ids, "T-late", "its deadline is the nearest")
+		require.EqualValues(t, 2, p.HeadClaims())
 	})
 
 	t.Run("RowRequeued", func(t *testing.T) {
@@ -76,10 +156,10 @@ func TestCursorPutsOffHeadClaims(t *testing.T) {
 		res, err := poller.Requeue(context.Background(), b.pool, time.Now(), poller.RequeueFilter{TransactionIDs: []string{"T-1"}})
 		require.NoError(t, err)
 		require.EqualValues(t, 1, res.Failed)
-		advance(rewindMax + time.Second)
+		advance(time.Second)
 		_, ids := claimTx(t, b, p)
 		require.Contains(t, ids, "T-1", "the requeued row sorts first")
-		require.EqualValues(t, 3, p.HeadClaims())
+		require.EqualValues(t, 2, p.HeadClaims())
 	})
 
 	t.Run("OtherWorkersLease", func(t *testing.T) {
@@ -88,9 +168,9 @@ func TestCursorPutsOffHeadClaims(t *testing.T) {
 		other := b.poller(t) // claims T-21..T-30 and keeps them
 		_, ids := claimTx(t, b, other)
 		require.Equal(t, "T-21", ids[0])
-		advance(rewindMax + time.Second)
+		advance(time.Second)
 		claimMark(t, b, p, "T-31")
-		require.EqualValues(t, 3, p.HeadClaims(), "another worker's lease may expire behind the cursor")
+		require.EqualValues(t, 2, p.HeadClaims(), "another worker's lease may expire behind the cursor")
 	})
 
 	t.Run("AtMostFiveMinutesApart", func(t *testing.T) {
@@ -98,9 +178,9 @@ func TestCursorPutsOffHeadClaims(t *testing.T) {
 		b, p, advance := behindSetup(t)
 		advance(4 * time.Minute)
 		claimMark(t, b, p, "T-21")
-		require.EqualValues(t, 2, p.HeadClaims())
+		require.EqualValues(t, 1, p.HeadClaims())
 		advance(time.Minute)
 		claimMark(t, b, p, "T-31")
-		require.EqualValues(t, 3, p.HeadClaims(), "5 minutes after the last head claim")
+		require.EqualValues(t, 2, p.HeadClaims(), "5 minutes after the last head claim")
 	})
 }

@@ -31,17 +31,14 @@ func (p *Poller) claim(ctx context.Context) (*batch, error) {
 	b.token[8] = b.token[8]&0x3f | 0x80
 	now := p.cfg.Now()
 	b.lease = newLease(now.Add(p.cfg.Lease), p.cfg.leaseMargin(), p.cfg.Now)
-	p.putOffRewind(ctx, now)
-	active := p.cursor.active()
-	from := p.cursor.from(now)
-	p.noteArrivals(ctx, from, active)
+	from := p.start(ctx, now)
 	// Planned at every run (an unnamed statement): a generic plan made
 	// while the table was small would keep scanning the whole table for
 	// the claimed ids after it has grown, until the next ANALYZE.
 	start := time.Now()
 	rows, err := p.db.Query(ctx, sqlClaim, pgx.QueryExecModeCacheDescribe,
 		now, p.cfg.BatchSize, now.Add(p.cfg.Lease), p.cfg.WorkerID, b.token,
-		from.freshDeadline, from.freshID, from.retriedAt, from.retriedID)
+		from.datedDeadline, from.datedID, from.undatedID, from.retriedAt, from.retriedID, from.behind)
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox batch: %w", err)
 	}

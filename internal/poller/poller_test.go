@@ -366,10 +366,11 @@ func TestClaimSkipsRowsInBackoff(t *testing.T) {
 }
 
 // claimArgs are poller.SQLClaim's arguments for a claim of up to limit rows
-// now, leased for a minute, both parts from the head of their index.
+// now, leased for a minute, every part from the start of its part of the
+// index, no behind part.
 func claimArgs(limit int) []any {
 	return []any{time.Now(), limit, time.Now().Add(time.Minute), "test", "9b2f6f0e-5d4c-4c1e-8a7b-2f1d3c4b5a69",
-		nil, nil, nil, nil}
+		nil, nil, nil, nil, nil, nil}
 }
 
 // TestClaimIsHOTWhereThePageHasRoom: the claim changes no indexed column,

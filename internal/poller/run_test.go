@@ -384,7 +384,7 @@ func value(m *dto.Metric) float64 {
 }
 
 // statementCounter counts the statements a pool runs, by kind.
-type statementCounter struct{ claims, marks, other atomic.Int64 }
+type statementCounter struct{ claims, marks, checks, other atomic.Int64 }
 
 func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	switch {
@@ -392,6 +392,8 @@ func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d p
 		c.claims.Add(1)
 	case strings.Contains(d.SQL, "unnest($1::bigint[]"):
 		c.marks.Add(1)
+	case strings.Contains(d.SQL, "max(id)"): // the claim cursor's check, or its read before a head claim
+		c.checks.Add(1)
 	default:
 		c.other.Add(1)
 	}
@@ -420,5 +422,6 @@ func TestTwoStatementsPerBatch(t *testing.T) {
 	require.EqualValues(t, 1000, stats.Delivered)
 	require.EqualValues(t, 10, counter.marks.Load())
 	require.LessOrEqual(t, counter.claims.Load(), int64(10+2), "10 full claims and at most two empty ones")
+	require.LessOrEqual(t, counter.checks.Load(), counter.claims.Load(), "at most one cursor check per claim")
 	require.LessOrEqual(t, counter.other.Load(), int64(3), "drain's pending counts only")
 }

@@ -7,47 +7,69 @@ package poller
 // sqlClaim leases up to $2 due pending rows to this worker in one
 // statement, nearest attribution deadline first. Two partial indexes
 // (migration 000008) keep rows that wait out a backoff out of the scan:
-// fresh reads the rows never retried in deadline order (events_fresh_idx;
-// the leased ones among them are skipped by next_attempt_at), retried
-// reads only the retried rows that are due, in the order they fell due
-// (events_retry_idx); of both, the $2 nearest deadlines are leased (the
-// other locked rows are let go when the statement ends). The
-// = ANY(ARRAY(...)) form makes the UPDATE use the primary key instead of
-// hash-joining against a scan of the whole table. The rows stay pending;
-// next_attempt_at (no index) moves to the lease end, so a worker that dies
-// leaves them claimable when the lease expires, and the claim stays a HOT
-// update where the page has room. $1 now, $3 lease end, $4 lease owner,
-// $5 lease token.
+// events_fresh_idx holds the rows never retried in deadline order, those
+// without a deadline last in id order (the leased ones among them are
+// skipped by next_attempt_at); events_retry_idx only the retried rows, in
+// the order they fall due. The parts read: dated, the rows with a deadline;
+// undated, the rows without one (only when dated cannot fill the batch);
+// retried, the due retried rows; behind, through the primary key, the rows
+// a check found before the dated or undated cursor (cursor.go). Of
+// all of them the $2 nearest deadlines are leased (the other locked rows
+// are let go when the statement ends). The = ANY(ARRAY(...)) form makes the
+// UPDATE use the primary key instead of hash-joining against a scan of the
+// whole table. The rows stay pending; next_attempt_at (no index) moves to
+// the lease end, so a worker that dies leaves them claimable when the lease
+// expires, and the claim stays a heap-only update where the page has room.
+// $1 now, $3 lease end, $4 lease owner, $5 lease token.
 //
-// Each part starts at the poller's cursor (cursor.go) instead of the head
-// of its index, so that it does not walk the entries that claimed and
-// marked rows leave behind until vacuum removes them: fresh after
-// ($6 deadline, $7 id), or among the rows without a deadline (they sort
-// last) after $7 when $6 is NULL; retried after ($8 retry_at, $9 id). A
-// NULL id reads that part from the head. Every claim is planned with its
+// Each part starts at the poller's cursor instead of the start of its
+// part of the index, so that it does not walk the entries that claimed
+// and marked rows leave behind until vacuum removes them: dated after
+// ($6 deadline, $7 id), undated after $8, retried after ($9 retry_at,
+// $10 id); a NULL id reads that part from its start. behind reads the ids
+// $11 (NULL: no behind part), and checks that they are still claimable
+// only once they are locked: with the conditions in its scan, PostgreSQL
+// may read the whole of events_fresh_idx instead of the primary key when
+// its statistics believe that index empty. Every claim is planned with its
 // arguments (see claim), so PostgreSQL folds the conditions of the unused
 // forms away and the cursor becomes the start of the index scan.
 const sqlClaim = `
-WITH fresh AS (
+WITH dated AS (
     SELECT id, deadline_at FROM ga4_outbox.events
      WHERE status = 'pending' AND retry_at IS NULL AND next_attempt_at <= $1
-       AND ($7::bigint IS NULL
-            OR ($6::timestamptz IS NOT NULL AND (deadline_at, id) > ($6, $7))
-            OR ($6 IS NULL AND deadline_at IS NULL AND id > $7))
+       AND deadline_at IS NOT NULL
+       AND ($7::bigint IS NULL OR (deadline_at, id) > ($6::timestamptz, $7))
+     ORDER BY deadline_at, id
+     LIMIT $2
+     FOR UPDATE SKIP LOCKED
+), undated AS (
+    SELECT id, deadline_at FROM ga4_outbox.events
+     WHERE status = 'pending' AND retry_at IS NULL AND next_attempt_at <= $1
+       AND deadline_at IS NULL AND id > COALESCE($8::bigint, 0)
+       AND (SELECT count(*) FROM dated) < $2
      ORDER BY deadline_at, id
      LIMIT $2
      FOR UPDATE SKIP LOCKED
 ), retried AS (
     SELECT id, deadline_at FROM ga4_outbox.events
      WHERE status = 'pending' AND retry_at IS NOT NULL AND retry_at <= $1 AND next_attempt_at <= $1
-       AND ($9::bigint IS NULL OR (retry_at, id) > ($8::timestamptz, $9))
+       AND ($10::bigint IS NULL OR (retry_at, id) > ($9::timestamptz, $10))
      ORDER BY retry_at, id
      LIMIT $2
      FOR UPDATE SKIP LOCKED
+), behind AS (
+    SELECT id, deadline_at, status, retry_at, next_attempt_at FROM ga4_outbox.events
+     WHERE $11::bigint[] IS NOT NULL AND id = ANY ($11)
+     FOR UPDATE SKIP LOCKED
 ), picked AS (
-    SELECT id, deadline_at FROM fresh
+    SELECT id, deadline_at FROM dated
+    UNION ALL
+    SELECT id, deadline_at FROM undated
     UNION ALL
     SELECT id, deadline_at FROM retried
+    UNION ALL
+    SELECT id, deadline_at FROM behind
+     WHERE status = 'pending' AND retry_at IS NULL AND next_attempt_at <= $1
      ORDER BY deadline_at, id
      LIMIT $2
 )

@@ -2,8 +2,10 @@ package poller_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,6 +181,21 @@ func BenchmarkDrainStaleStatistics(b *testing.B) {
 // delivered (their versions are dead at the head of the claim index).
 // Target: p99 <= 20 ms.
 func BenchmarkClaimDeadHead(b *testing.B) {
+	claimDeadHead(b, 0)
+}
+
+// BenchmarkClaimDeadHeadArrivals is BenchmarkClaimDeadHead while the
+// application enqueues 200 rows a second until the backlog is claimed,
+// their sessions spread over the last hour like the backlog's (so most
+// sort before the claim cursor). It also reports how long the arrived rows
+// waited to be claimed.
+func BenchmarkClaimDeadHeadArrivals(b *testing.B) {
+	claimDeadHead(b, 5*time.Millisecond)
+}
+
+// claimDeadHead runs the dead-head benchmark, with one row enqueued every
+// arriveEvery (none when 0) until the backlog is claimed.
+func claimDeadHead(b *testing.B, arriveEvery time.Duration) {
 	n := vacuumBenchSize(100_000, 1_000_000)
 	b.StopTimer()
 	for range b.N {
@@ -191,7 +208,11 @@ func BenchmarkClaimDeadHead(b *testing.B) {
 			b.Fatal(err)
 		}
 		ctx := context.Background()
-		var all, early, tail []time.Duration
+		var arrivals *arrivals
+		if arriveEvery > 0 {
+			arrivals = startArrivals(b, db, arriveEvery)
+		}
+		var all, early, tail, waits []time.Duration
 		done := 0
 		b.StartTimer()
 		for {
@@ -204,6 +225,7 @@ func BenchmarkClaimDeadHead(b *testing.B) {
 			if batch.Len() == 0 {
 				break
 			}
+			waits = append(waits, arrivals.claimed(batch.TransactionIDs(), time.Now())...)
 			all = append(all, took)
 			if done < n/10 {
 				early = append(early, took)
@@ -215,15 +237,17 @@ func BenchmarkClaimDeadHead(b *testing.B) {
 				b.Fatal(err)
 			}
 			done += batch.Len()
+			if done >= n {
+				arrivals.stop()
+			}
 		}
 		b.StopTimer()
-		slices.Sort(all)
-		slices.Sort(tail)
-		slices.Sort(early)
+		arrivals.stop()
 		ms := func(d []time.Duration, q int) float64 {
 			if len(d) == 0 {
 				return 0
 			}
+			slices.Sort(d)
 			return float64(d[min(len(d)-1, len(d)*q/100)].Microseconds()) / 1000
 		}
 		b.ReportMetric(float64(done), "claimed")
@@ -233,5 +257,81 @@ func BenchmarkClaimDeadHead(b *testing.B) {
 		b.ReportMetric(ms(tail, 99), "tail-p99-ms")
 		b.ReportMetric(ms(tail, 100), "tail-max-ms")
 		b.ReportMetric(ms(all, 99), "all-p99-ms")
+		b.ReportMetric(ms(all, 100), "all-max-ms")
+		if arrivals != nil {
+			b.ReportMetric(float64(len(waits)), "arrived")
+			b.ReportMetric(ms(waits, 50), "arrival-wait-p50-ms")
+			b.ReportMetric(ms(waits, 99), "arrival-wait-p99-ms")
+			b.ReportMetric(ms(waits, 100), "arrival-wait-max-ms")
+		}
 	}
+}
+
+// arrivals enqueues one row at a time in its own goroutine and remembers
+// when each committed.
+type arrivals struct {
+	mu      sync.Mutex
+	at      map[string]time.Time // transaction id -> commit time
+	cancel  context.CancelFunc
+	stopped chan struct{}
+}
+
+// startArrivals enqueues a row every every until stop.
+func startArrivals(b *testing.B, db *pgxpool.Pool, every time.Duration) *arrivals {
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &arrivals{at: map[string]time.Time{}, cancel: cancel, stopped: make(chan struct{})}
+	go func() {
+		defer close(a.stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			tx := fmt.Sprintf("A-%d", i)
+			if _, err := db.Exec(ctx, `
+				INSERT INTO ga4_outbox.events (transaction_id, value, currency, params, client_id, session_id,
+					consent_analytics_storage, session_event_at)
+				VALUES ($1, 19.90, 'EUR', '{"items": [{"item_id": "SKU-1", "price": 9.95, "quantity": 2}]}',
+				        '42.1700000000', (extract(epoch FROM now())::bigint - 600 - $2::int % 3600)::text,
+				        'granted', now() - interval '1 minute')`, tx, i*7919); err != nil {
+				if ctx.Err() == nil {
+					b.Error(err)
+				}
+				return
+			}
+			a.mu.Lock()
+			a.at[tx] = time.Now()
+			a.mu.Unlock()
+		}
+	}()
+	return a
+}
+
+// claimed returns how long each arrived row among txs waited, from its
+// commit to now. A nil arrivals has none.
+func (a *arrivals) claimed(txs []string, now time.Time) []time.Duration {
+	if a == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var waits []time.Duration
+	for _, tx := range txs {
+		if at, ok := a.at[tx]; ok {
+			waits = append(waits, now.Sub(at))
+		}
+	}
+	return waits
+}
+
+// stop ends the enqueueing and waits for it. A nil arrivals does nothing.
+func (a *arrivals) stop() {
+	if a == nil {
+		return
+	}
+	a.cancel()
+	<-a.stopped
 }

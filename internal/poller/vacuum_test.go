@@ -64,7 +64,7 @@ func TestClaimPlanWithoutFreshStatistics(t *testing.T) {
 	cursorAt := time.Now().Add(24 * time.Hour).Add(-time.Hour)
 	for name, args := range map[string][]any{
 		"head":   claimArgs(500),
-		"cursor": append(claimArgs(500)[:5], cursorAt, int64(1), time.Now().Add(-time.Hour), int64(1)),
+		"cursor": append(claimArgs(500)[:5], cursorAt, int64(1), int64(1), time.Now().Add(-time.Hour), int64(1), []int64{5, 6, 7}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			tx, err := b.pool.Begin(ctx)
@@ -76,12 +76,17 @@ func TestClaimPlanWithoutFreshStatistics(t *testing.T) {
 				Plan planNode `json:"Plan"`
 			}
 			require.NoError(t, json.Unmarshal(raw, &plan))
-			for _, cte := range []string{"fresh", "retried"} {
+			ctes := map[string]string{"dated": "events_fresh_idx", "undated": "events_fresh_idx", "retried": "events_retry_idx"}
+			if name == "cursor" {
+				ctes["behind"] = "events_pkey"
+			}
+			for cte, index := range ctes {
 				n := plan[0].Plan.find(func(n *planNode) bool { return n.SubplanName == "CTE "+cte })
 				require.NotNil(t, n, "CTE %s in\n%s", cte, raw)
 				scan := n.find(func(n *planNode) bool { return n.RelationName == "events" })
 				require.NotNil(t, scan)
 				require.Equal(t, "Index Scan", scan.NodeType, "%s reads its index in order:\n%s", cte, raw)
+				require.Equal(t, index, scan.IndexName, "%s:\n%s", cte, raw)
 				require.Nil(t, n.find(func(n *planNode) bool { return n.NodeType == "Sort" }), "%s sorts:\n%s", cte, raw)
 			}
 		})
@@ -93,6 +98,7 @@ type planNode struct {
 	NodeType     string     `json:"Node Type"`
 	SubplanName  string     `json:"Subplan Name"`
 	RelationName string     `json:"Relation Name"`
+	IndexName    string     `json:"Index Name"`
 	Plans        []planNode `json:"Plans"`
 }
 
