@@ -267,6 +267,76 @@ func claimDeadHead(b *testing.B, arriveEvery time.Duration) {
 	}
 }
 
+// BenchmarkTrickleDeadHead: a poller that keeps up with 200 rows a second
+// (its claims come back short) after it drained a backlog (1,000,000 rows
+// with GA4_OUTBOX_BENCH=full) while a snapshot is held open, so that every
+// row of the backlog left a dead entry at the head of the claim index.
+// Claims run every 10 ms for 10 s; it reports their latencies and how long
+// the rows waited to be claimed.
+func BenchmarkTrickleDeadHead(b *testing.B) {
+	n := vacuumBenchSize(100_000, 1_000_000)
+	b.StopTimer()
+	for range b.N {
+		db := benchDB(b)
+		benchFill(b, db, n)
+		benchExec(b, db, `VACUUM ANALYZE ga4_outbox.events`)
+		holdSnapshot(b, db)
+		p, err := poller.New(db, instant, &poller.Config{BatchSize: 500})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		for {
+			batch, err := p.Claim(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if batch.Len() == 0 {
+				break
+			}
+			if _, err := p.MarkAll(ctx, batch, poller.Delivered()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		heads := p.HeadClaims()
+		arrivals := startArrivals(b, db, 5*time.Millisecond)
+		var claims, waits []time.Duration
+		tick := time.NewTicker(10 * time.Millisecond)
+		end := time.Now().Add(10 * time.Second)
+		b.StartTimer()
+		for time.Now().Before(end) {
+			<-tick.C
+			start := time.Now()
+			batch, err := p.Claim(ctx)
+			claims = append(claims, time.Since(start))
+			if err != nil {
+				b.Fatal(err)
+			}
+			waits = append(waits, arrivals.claimed(batch.TransactionIDs(), time.Now())...)
+			if _, err := p.MarkAll(ctx, batch, poller.Delivered()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		tick.Stop()
+		arrivals.stop()
+		ms := func(d []time.Duration, q int) float64 {
+			if len(d) == 0 {
+				return 0
+			}
+			slices.Sort(d)
+			return float64(d[min(len(d)-1, len(d)*q/100)].Microseconds()) / 1000
+		}
+		b.ReportMetric(float64(len(claims)), "claims")
+		b.ReportMetric(float64(p.HeadClaims()-heads), "head-claims")
+		b.ReportMetric(ms(claims, 50), "claim-p50-ms")
+		b.ReportMetric(ms(claims, 99), "claim-p99-ms")
+		b.ReportMetric(float64(len(waits)), "arrived")
+		b.ReportMetric(ms(waits, 50), "arrival-wait-p50-ms")
+		b.ReportMetric(ms(waits, 99), "arrival-wait-p99-ms")
+	}
+}
+
 // arrivals enqueues one row at a time in its own goroutine and remembers
 // when each committed.
 type arrivals struct {
