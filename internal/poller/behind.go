@@ -12,11 +12,11 @@ import (
 )
 
 // The check (cursor.go) reads, in one snapshot, the row counts and the rows
-// with an id above the last one it vouched for, through the primary key:
-// a claim does not add entries there (it is a heap-only update, migration
-// 000014), so the check costs the rows enqueued since, not the dead
-// entries at the head of the claim index. It vouches for the rows below a
-// new id when
+// with an id above the last one it vouched for, through the primary key,
+// which holds two entries per delivered row at most (the claim is a
+// heap-only update, migration 000014; the mark adds one): the check costs
+// the rows enqueued since, not the dead entries at the head of the claim
+// index. It vouches for the rows below a new id when
 //
 //   - every row that became pending since the last check has a higher id
 //     than the one that check vouched up to: the row counts' arrived sum
