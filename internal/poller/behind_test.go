@@ -99,53 +99,36 @@ func TestCursorChecksInsteadOfHeadClaims(t *testing.T) {
 		require.EqualValues(t, 1, p.HeadClaims())
 	})
 
-	t.Run("RowCommittedLate", func(t *testing.T) {
-		t.Parallel()
-		b, p, advance := cursorSetup(t)
-		ctx := context.Background()
-		claimMark(t, b, p, "T-1")
-		// T-late takes its id before T-later and commits after checks saw
-		// T-later, within commitLag: the next check still reads its id.
-		tx, err := b.pool.Begin(ctx)
-		require.NoError(t, err)
-		defer func() { _ = tx.Rollback(ctx) }()
-		_, err = outbox.Enqueue(ctx, tx, sessionConversion("T-late", time.Now(), 23*time.Hour))
-		require.NoError(t, err)
-		b.enqueue(t, sessionConversion("T-later", time.Now(), 2*time.Minute))
-		advance(time.Second)
-		claimMark(t, b, p, "T-11") // a check sees T-later
-		advance(time.Second)
-		claimMark(t, b, p, "T-21") // a check, less than commitLag later
-		require.NoError(t, tx.Commit(ctx))
-		advance(time.Second)
-		_, ids := claimTx(t, b, p)
-		require.Contains(t, ids, "T-late", "its deadline is the nearest")
-		require.EqualValues(t, 1, p.HeadClaims(), "read by its id")
-	})
-
-	t.Run("RowCommittedAfterCommitLag", func(t *testing.T) {
-		t.Parallel()
-		b, p, advance := cursorSetup(t)
-		ctx := context.Background()
-		claimMark(t, b, p, "T-1")
-		// T-late commits after a check vouched for the ids up to T-later's
-		// (seen commitLag before): only the arrived sum shows it.
-		tx, err := b.pool.Begin(ctx)
-		require.NoError(t, err)
-		defer func() { _ = tx.Rollback(ctx) }()
-		_, err = outbox.Enqueue(ctx, tx, sessionConversion("T-late", time.Now(), 23*time.Hour))
-		require.NoError(t, err)
-		b.enqueue(t, sessionConversion("T-later", time.Now(), 2*time.Minute))
-		advance(time.Second)
-		claimMark(t, b, p, "T-11") // a check sees T-later
-		advance(6 * time.Second)
-		claimMark(t, b, p, "T-21") // a check vouches for it
-		require.NoError(t, tx.Commit(ctx))
-		advance(time.Second)
-		_, ids := claimTx(t, b, p)
-		require.Contains(t, ids, "T-late", "its deadline is the nearest")
-		require.EqualValues(t, 2, p.HeadClaims())
-	})
+	// T-late takes its id before T-later and commits after checks saw
+	// T-later, the second of them gap after the first: within commitLag
+	// the next check still reads its id; after it, only the arrived sum
+	// shows the row, and the claim reads from the head.
+	for name, c := range map[string]struct {
+		gap   time.Duration
+		heads int64
+	}{"RowCommittedLate": {time.Second, 1}, "RowCommittedAfterCommitLag": {6 * time.Second, 2}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b, p, advance := cursorSetup(t)
+			ctx := context.Background()
+			claimMark(t, b, p, "T-1")
+			tx, err := b.pool.Begin(ctx)
+			require.NoError(t, err)
+			defer func() { _ = tx.Rollback(ctx) }()
+			_, err = outbox.Enqueue(ctx, tx, sessionConversion("T-late", time.Now(), 23*time.Hour))
+			require.NoError(t, err)
+			b.enqueue(t, sessionConversion("T-later", time.Now(), 2*time.Minute))
+			advance(time.Second)
+			claimMark(t, b, p, "T-11") // a check sees T-later
+			advance(c.gap)
+			claimMark(t, b, p, "T-21")
+			require.NoError(t, tx.Commit(ctx))
+			advance(time.Second)
+			_, ids := claimTx(t, b, p)
+			require.Contains(t, ids, "T-late", "its deadline is the nearest")
+			require.EqualValues(t, c.heads, p.HeadClaims())
+		})
+	}
 
 	t.Run("RowRequeued", func(t *testing.T) {
 		t.Parallel()

@@ -50,14 +50,7 @@ func BenchmarkCountsDeadHead(b *testing.B) {
 	n := vacuumBenchSize(100_000, 1_000_000)
 	b.StopTimer()
 	for range b.N {
-		db := benchDB(b)
-		benchFill(b, db, n)
-		benchExec(b, db, `VACUUM ANALYZE ga4_outbox.events`)
-		holdSnapshot(b, db)
-		p, err := poller.New(db, instant, &poller.Config{BatchSize: 500})
-		if err != nil {
-			b.Fatal(err)
-		}
+		db, p := deadHeadSetup(b, n)
 		deliverTenths(b, p, n, 9)
 		var deltas int64
 		if err := db.QueryRow(context.Background(), `SELECT count(*) FROM ga4_outbox.row_counts`).Scan(&deltas); err != nil {

@@ -102,7 +102,7 @@ func TestCursorClaimsRowsThatBecomeDueBeforeIt(t *testing.T) {
 		require.Contains(t, ids, "T-urgent", "a later claim reads from the head")
 	})
 
-	t.Run("ShortClaimRewinds", func(t *testing.T) {
+	t.Run("EnqueuedAfterShortClaim", func(t *testing.T) {
 		t.Parallel()
 		b, p, _ := cursorSetup(t)
 		for range 3 {
@@ -114,6 +114,6 @@ func TestCursorClaimsRowsThatBecomeDueBeforeIt(t *testing.T) {
 		require.Empty(t, ids)
 		b.enqueue(t, sessionConversion("T-urgent", time.Now(), 23*time.Hour))
 		_, ids = claimTx(t, b, p)
-		require.Equal(t, []string{"T-urgent"}, ids, "after a claim that found nothing, the next reads from the head")
+		require.Equal(t, []string{"T-urgent"}, ids, "after a claim that found nothing, the next checks for rows behind the cursor")
 	})
 }

@@ -95,6 +95,32 @@ func holdSnapshot(b *testing.B, db *pgxpool.Pool) {
 	b.Cleanup(func() { _ = tx.Rollback(ctx); _ = conn.Close(ctx) })
 }
 
+// deadHeadSetup makes a database with n sendable rows, vacuumed and
+// analyzed, a snapshot held open from then on, and a poller claiming 500
+// rows at a time.
+func deadHeadSetup(b *testing.B, n int) (*pgxpool.Pool, *poller.Poller) {
+	b.Helper()
+	db := benchDB(b)
+	benchFill(b, db, n)
+	benchExec(b, db, `VACUUM ANALYZE ga4_outbox.events`)
+	holdSnapshot(b, db)
+	p, err := poller.New(db, instant, &poller.Config{BatchSize: 500})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, p
+}
+
+// msAt returns the q-th percentile of d in milliseconds (d is sorted in
+// place); 0 for none.
+func msAt(d []time.Duration, q int) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return float64(d[min(len(d)-1, len(d)*q/100)].Microseconds()) / 1000
+}
+
 // drainThirds drains the outbox (n rows) and returns the rates over its
 // first and last third and over all of it.
 func drainThirds(b *testing.B, db *pgxpool.Pool, n int, timeout time.Duration) (first, last, all float64) {
@@ -199,14 +225,7 @@ func claimDeadHead(b *testing.B, arriveEvery time.Duration) {
 	n := vacuumBenchSize(100_000, 1_000_000)
 	b.StopTimer()
 	for range b.N {
-		db := benchDB(b)
-		benchFill(b, db, n)
-		benchExec(b, db, `VACUUM ANALYZE ga4_outbox.events`)
-		holdSnapshot(b, db)
-		p, err := poller.New(db, instant, &poller.Config{BatchSize: 500})
-		if err != nil {
-			b.Fatal(err)
-		}
+		db, p := deadHeadSetup(b, n)
 		ctx := context.Background()
 		var arrivals *arrivals
 		if arriveEvery > 0 {
@@ -243,26 +262,19 @@ func claimDeadHead(b *testing.B, arriveEvery time.Duration) {
 		}
 		b.StopTimer()
 		arrivals.stop()
-		ms := func(d []time.Duration, q int) float64 {
-			if len(d) == 0 {
-				return 0
-			}
-			slices.Sort(d)
-			return float64(d[min(len(d)-1, len(d)*q/100)].Microseconds()) / 1000
-		}
 		b.ReportMetric(float64(done), "claimed")
 		b.ReportMetric(float64(p.HeadClaims()), "head-claims")
-		b.ReportMetric(ms(early, 50), "first-tenth-p50-ms")
-		b.ReportMetric(ms(tail, 50), "tail-p50-ms")
-		b.ReportMetric(ms(tail, 99), "tail-p99-ms")
-		b.ReportMetric(ms(tail, 100), "tail-max-ms")
-		b.ReportMetric(ms(all, 99), "all-p99-ms")
-		b.ReportMetric(ms(all, 100), "all-max-ms")
+		b.ReportMetric(msAt(early, 50), "first-tenth-p50-ms")
+		b.ReportMetric(msAt(tail, 50), "tail-p50-ms")
+		b.ReportMetric(msAt(tail, 99), "tail-p99-ms")
+		b.ReportMetric(msAt(tail, 100), "tail-max-ms")
+		b.ReportMetric(msAt(all, 99), "all-p99-ms")
+		b.ReportMetric(msAt(all, 100), "all-max-ms")
 		if arrivals != nil {
 			b.ReportMetric(float64(len(waits)), "arrived")
-			b.ReportMetric(ms(waits, 50), "arrival-wait-p50-ms")
-			b.ReportMetric(ms(waits, 99), "arrival-wait-p99-ms")
-			b.ReportMetric(ms(waits, 100), "arrival-wait-max-ms")
+			b.ReportMetric(msAt(waits, 50), "arrival-wait-p50-ms")
+			b.ReportMetric(msAt(waits, 99), "arrival-wait-p99-ms")
+			b.ReportMetric(msAt(waits, 100), "arrival-wait-max-ms")
 		}
 	}
 }
@@ -277,14 +289,7 @@ func BenchmarkTrickleDeadHead(b *testing.B) {
 	n := vacuumBenchSize(100_000, 1_000_000)
 	b.StopTimer()
 	for range b.N {
-		db := benchDB(b)
-		benchFill(b, db, n)
-		benchExec(b, db, `VACUUM ANALYZE ga4_outbox.events`)
-		holdSnapshot(b, db)
-		p, err := poller.New(db, instant, &poller.Config{BatchSize: 500})
-		if err != nil {
-			b.Fatal(err)
-		}
+		db, p := deadHeadSetup(b, n)
 		ctx := context.Background()
 		for {
 			batch, err := p.Claim(ctx)
@@ -320,20 +325,13 @@ func BenchmarkTrickleDeadHead(b *testing.B) {
 		b.StopTimer()
 		tick.Stop()
 		arrivals.stop()
-		ms := func(d []time.Duration, q int) float64 {
-			if len(d) == 0 {
-				return 0
-			}
-			slices.Sort(d)
-			return float64(d[min(len(d)-1, len(d)*q/100)].Microseconds()) / 1000
-		}
 		b.ReportMetric(float64(len(claims)), "claims")
 		b.ReportMetric(float64(p.HeadClaims()-heads), "head-claims")
-		b.ReportMetric(ms(claims, 50), "claim-p50-ms")
-		b.ReportMetric(ms(claims, 99), "claim-p99-ms")
+		b.ReportMetric(msAt(claims, 50), "claim-p50-ms")
+		b.ReportMetric(msAt(claims, 99), "claim-p99-ms")
 		b.ReportMetric(float64(len(waits)), "arrived")
-		b.ReportMetric(ms(waits, 50), "arrival-wait-p50-ms")
-		b.ReportMetric(ms(waits, 99), "arrival-wait-p99-ms")
+		b.ReportMetric(msAt(waits, 50), "arrival-wait-p50-ms")
+		b.ReportMetric(msAt(waits, 99), "arrival-wait-p99-ms")
 	}
 }
 
