@@ -136,7 +136,9 @@ func (p *Poller) start(ctx context.Context, now time.Time) claimFrom {
 		r, err := p.check(ctx, now, args)
 		if err == nil && r.consistent(args) {
 			p.cursor.checked(now, r)
-			return p.cursor.from()
+			f := p.cursor.from()
+			f.checked = true
+			return f
 		}
 		if err != nil {
 			p.log.Debug("outbox: checking for rows behind the claim cursor failed", logKeyError, err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ga4-outbox/ga4-outbox/internal/poller"
@@ -166,4 +167,22 @@ func TestCursorChecksInsteadOfHeadClaims(t *testing.T) {
 		claimMark(t, b, p, "T-31")
 		require.EqualValues(t, 2, p.HeadClaims(), "5 minutes after the last head claim")
 	})
+}
+
+// TestClaimDurationByStart: ga4_outbox_claim_duration_seconds tells the
+// claims from the cursor, after a check, and from the head apart.
+func TestClaimDurationByStart(t *testing.T) {
+	t.Parallel()
+	b, _, advance := cursorSetup(t)
+	reg := prometheus.NewPedanticRegistry()
+	b.cfg.Registerer = reg
+	p := b.poller(t)
+	claimMark(t, b, p, "T-1")  // the head: a new poller
+	claimMark(t, b, p, "T-11") // the cursor
+	advance(time.Second)
+	claimMark(t, b, p, "T-21") // the cursor after a check
+	got := gathered(t, reg)
+	for _, start := range []string{"head", "cursor", "check"} {
+		require.EqualValues(t, 1, got["ga4_outbox_claim_duration_seconds{start="+start+"}"], start)
+	}
 }

@@ -31,6 +31,7 @@ func (p *Poller) claim(ctx context.Context) (*batch, error) {
 	b.token[8] = b.token[8]&0x3f | 0x80
 	now := p.cfg.Now()
 	b.lease = newLease(now.Add(p.cfg.Lease), p.cfg.leaseMargin(), p.cfg.Now)
+	began := time.Now()
 	from := p.start(ctx, now)
 	// Planned at every run (an unnamed statement): a generic plan made
 	// while the table was small would keep scanning the whole table for
@@ -70,6 +71,7 @@ func (p *Poller) claim(ctx context.Context) (*batch, error) {
 	}
 	p.keyBuf = keys
 	p.cursor.advance(from, keys, len(b.rows) == p.cfg.BatchSize, now, time.Since(start))
+	p.metrics.claimDuration.WithLabelValues(from.start()).Observe(time.Since(began).Seconds())
 	return b, nil
 }
 

@@ -125,6 +125,18 @@ type claimFrom struct {
 	retriedID     *int64
 	behind        []int64 // rows a check found before the dated or undated cursor
 	head          bool    // no part reads from a cursor
+	checked       bool    // a check ran first
+}
+
+// start is how the claim started, for the claim_duration_seconds label.
+func (f claimFrom) start() string {
+	switch {
+	case f.head:
+		return "head"
+	case f.checked:
+		return "check"
+	}
+	return "cursor"
 }
 
 // isBehind reports whether a never-retried row's key sorts at or before its

@@ -26,7 +26,11 @@ type metrics struct {
 	delivered, retried, leaseLost, leaseExtended, retained, listenReconnects prometheus.Counter
 	failed, skipped                                                          *prometheus.CounterVec
 	sendDuration, lag, batchSize                                             prometheus.Histogram
+	claimDuration                                                            *prometheus.HistogramVec
 }
+
+// How a claim started (the claim_duration_seconds label; cursor.go).
+var claimStarts = []string{"cursor", "check", "head"}
 
 func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer, now func() time.Time) (*metrics, error) {
 	counter := func(name, help string) prometheus.Counter {
@@ -49,6 +53,9 @@ func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer, now func() time.Tim
 			Help: "Event time (in-session time, else business time) to delivery.", Buckets: lagBuckets}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metricsNamespace, Name: "claimed_batch_rows",
 			Help: "Rows per claimed batch.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
+		claimDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: metricsNamespace, Name: "claim_duration_seconds",
+			Help:    "Time to claim a batch, by where the claim started: its cursor, its cursor after a check for rows behind it, or the head of the claim index.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"start"}),
 	}
 	// Every reason exists at 0 from the start, so that increase() sees the
 	// first failure after a restart.
@@ -58,11 +65,14 @@ func newMetrics(db *pgxpool.Pool, reg prometheus.Registerer, now func() time.Tim
 	for _, r := range skippedReasons {
 		m.skipped.WithLabelValues(r)
 	}
+	for _, st := range claimStarts {
+		m.claimDuration.WithLabelValues(st)
+	}
 	if reg == nil {
 		return m, nil
 	}
 	cs := []prometheus.Collector{m.delivered, m.retried, m.leaseLost, m.leaseExtended, m.retained, m.listenReconnects,
-		m.failed, m.skipped, m.sendDuration, m.lag, m.batchSize, &rowsCollector{db: db, now: now}}
+		m.failed, m.skipped, m.sendDuration, m.lag, m.batchSize, m.claimDuration, &rowsCollector{db: db, now: now}}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, err
