@@ -279,6 +279,63 @@ func claimDeadHead(b *testing.B, arriveEvery time.Duration) {
 	}
 }
 
+// BenchmarkClaimDeadHeadTwoPollers is BenchmarkClaimDeadHead with two
+// pollers claiming side by side: each sees the other's leases, which may
+// expire behind its cursor, so each goes back to the head every 1 - 30 s
+// (cursor.go).
+func BenchmarkClaimDeadHeadTwoPollers(b *testing.B) {
+	n := vacuumBenchSize(100_000, 1_000_000)
+	b.StopTimer()
+	for range b.N {
+		db, p := deadHeadSetup(b, n)
+		q, err := poller.New(db, instant, &poller.Config{BatchSize: 500})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		var mu sync.Mutex
+		var all, tail []time.Duration
+		done := 0
+		claimAll := func(p *poller.Poller) error {
+			for {
+				start := time.Now()
+				batch, err := p.Claim(ctx)
+				took := time.Since(start)
+				if err != nil || batch.Len() == 0 {
+					return err
+				}
+				mu.Lock()
+				all = append(all, took)
+				if done >= n*9/10 {
+					tail = append(tail, took)
+				}
+				done += batch.Len()
+				mu.Unlock()
+				if _, err := p.MarkAll(ctx, batch, poller.Delivered()); err != nil {
+					return err
+				}
+			}
+		}
+		b.StartTimer()
+		errs := make(chan error, 2)
+		go func() { errs <- claimAll(p) }()
+		go func() { errs <- claimAll(q) }()
+		for range 2 {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(done), "claimed")
+		b.ReportMetric(float64(p.HeadClaims()+q.HeadClaims()), "head-claims")
+		b.ReportMetric(msAt(tail, 50), "tail-p50-ms")
+		b.ReportMetric(msAt(tail, 99), "tail-p99-ms")
+		b.ReportMetric(msAt(tail, 100), "tail-max-ms")
+		b.ReportMetric(msAt(all, 99), "all-p99-ms")
+		b.ReportMetric(msAt(all, 100), "all-max-ms")
+	}
+}
+
 // BenchmarkTrickleDeadHead: a poller that keeps up with 200 rows a second
 // (its claims come back short) after it drained a backlog (1,000,000 rows
 // with GA4_OUTBOX_BENCH=full) while a snapshot is held open, so that every
