@@ -121,6 +121,16 @@ func msAt(d []time.Duration, q int) float64 {
 	return float64(d[min(len(d)-1, len(d)*q/100)].Microseconds()) / 1000
 }
 
+// reportClaims reports the claim latencies over the last tenth of a
+// backlog (tail) and over all of it.
+func reportClaims(b *testing.B, all, tail []time.Duration) {
+	b.ReportMetric(msAt(tail, 50), "tail-p50-ms")
+	b.ReportMetric(msAt(tail, 99), "tail-p99-ms")
+	b.ReportMetric(msAt(tail, 100), "tail-max-ms")
+	b.ReportMetric(msAt(all, 99), "all-p99-ms")
+	b.ReportMetric(msAt(all, 100), "all-max-ms")
+}
+
 // drainThirds drains the outbox (n rows) and returns the rates over its
 // first and last third and over all of it.
 func drainThirds(b *testing.B, db *pgxpool.Pool, n int, timeout time.Duration) (first, last, all float64) {
@@ -265,11 +275,7 @@ func claimDeadHead(b *testing.B, arriveEvery time.Duration) {
 		b.ReportMetric(float64(done), "claimed")
 		b.ReportMetric(float64(p.HeadClaims()), "head-claims")
 		b.ReportMetric(msAt(early, 50), "first-tenth-p50-ms")
-		b.ReportMetric(msAt(tail, 50), "tail-p50-ms")
-		b.ReportMetric(msAt(tail, 99), "tail-p99-ms")
-		b.ReportMetric(msAt(tail, 100), "tail-max-ms")
-		b.ReportMetric(msAt(all, 99), "all-p99-ms")
-		b.ReportMetric(msAt(all, 100), "all-max-ms")
+		reportClaims(b, all, tail)
 		if arrivals != nil {
 			b.ReportMetric(float64(len(waits)), "arrived")
 			b.ReportMetric(msAt(waits, 50), "arrival-wait-p50-ms")
@@ -328,11 +334,7 @@ func BenchmarkClaimDeadHeadTwoPollers(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64(done), "claimed")
 		b.ReportMetric(float64(p.HeadClaims()+q.HeadClaims()), "head-claims")
-		b.ReportMetric(msAt(tail, 50), "tail-p50-ms")
-		b.ReportMetric(msAt(tail, 99), "tail-p99-ms")
-		b.ReportMetric(msAt(tail, 100), "tail-max-ms")
-		b.ReportMetric(msAt(all, 99), "all-p99-ms")
-		b.ReportMetric(msAt(all, 100), "all-max-ms")
+		reportClaims(b, all, tail)
 	}
 }
 
