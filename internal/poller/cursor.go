@@ -25,7 +25,7 @@ import (
 // NOTIFY and after a claim that found fewer rows than it asked for; it
 // reads the rows enqueued since the last check through the primary key,
 // and the claim then takes those that sort before the cursor by their ids
-// (behind). A claim goes back to the head of both indexes only when
+// (behind). A claim goes back to the head of the claim indexes only when
 // the check cannot vouch for the rows it did not read:
 //
 //   - a row became pending without a new id above the last one checked (a
