@@ -26,9 +26,6 @@ type rowCounts struct {
 	Pending, Leased int64
 	// Delivered, Failed and Skipped count the finished rows.
 	Delivered, Failed, Skipped int64
-	// Arrived counts the rows that ever became pending (compare two
-	// reads: it only grows, until a TRUNCATE or a recount).
-	Arrived int64
 	// OldestMinute is the start of the minute in which the oldest pending
 	// row was created (by created_at); zero when none is pending.
 	OldestMinute time.Time
@@ -60,7 +57,7 @@ func (c rowCounts) oldestAge(now time.Time) time.Duration {
 
 // sqlRowCounts sums ga4_outbox.row_counts.
 const sqlRowCounts = `
-SELECT pending, leased, delivered, failed, skipped, oldest_pending_minute, arrived FROM ga4_outbox.row_count_totals()`
+SELECT pending, leased, delivered, failed, skipped, oldest_pending_minute FROM ga4_outbox.row_count_totals()`
 
 // sqlCompactCounts folds ga4_outbox.row_counts when compacting removes at
 // least $1 rows; it returns the rows removed.
@@ -87,7 +84,7 @@ const compactCountsEvery = 30 * time.Second
 func readCounts(ctx context.Context, db outbox.DB) (rowCounts, error) {
 	var c rowCounts
 	var minute *int64
-	err := db.QueryRow(ctx, sqlRowCounts).Scan(&c.Pending, &c.Leased, &c.Delivered, &c.Failed, &c.Skipped, &minute, &c.Arrived)
+	err := db.QueryRow(ctx, sqlRowCounts).Scan(&c.Pending, &c.Leased, &c.Delivered, &c.Failed, &c.Skipped, &minute)
 	if err != nil {
 		return rowCounts{}, fmt.Errorf("sum outbox row counts: %w", err)
 	}
